@@ -1,0 +1,248 @@
+"""The program's settings: read, validated and frozen before any resource is made.
+
+`Pulumi.yaml` declares every key (type, default, description). The Pulumi CLI applies
+those defaults itself, but the SDK does not, so unit tests under mocks would not see them:
+this module reads the declarations from the same file, so both see the same values.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import pulumi
+import yaml
+
+from .catalog import DEFAULT_IMAGES, EDITIONS, default_images
+from .envfile import EnvFileError, read_env_file
+
+PROJECT = "factorhouse-local"
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+RESOURCES = PROJECT_DIR / "resources"
+
+STACKS = ("kpow", "flex", "analytics", "pinot")
+PROFILES = ("full", "lite")
+LICENSE_KEYS = ("LICENSE_ID", "LICENSE_CODE", "LICENSEE", "LICENSE_EXPIRY", "LICENSE_SIGNATURE")
+
+# The lowest and highest host ports that any stack publishes (before the offset);
+# tests/test_settings.py checks that these bound every published port.
+PUBLISHED_PORTS = (2181, 19000)
+
+_PREFIX = re.compile(r"^([a-z0-9][a-z0-9-]*)?$")
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+_IMAGE = re.compile(r"^[a-z0-9][A-Za-z0-9._/:@-]*$")
+
+
+class SettingsError(pulumi.RunError):
+    """A user's mistake in the config: reported as one line per bad key, no traceback
+    (the Pulumi language host prints a RunError's message only)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    stacks: tuple[str, ...]
+    edition: str
+    kpow_license_file: Path
+    flex_license_file: Path
+    host_address: str
+    bind_address: str
+    port_offset: int
+    name_prefix: str
+    profile: str
+    persist_data: bool
+    minio_user: str
+    minio_password: pulumi.Output  # secret
+    postgres_password: pulumi.Output  # secret
+    spark_thrift_ports: bool
+    download_cache: Path
+    download_mirror: str
+    images: Mapping[str, str]
+
+    @property
+    def lite(self) -> bool:
+        return self.profile == "lite"
+
+    def runs(self, stack: str) -> bool:
+        return stack in self.stacks
+
+    def port(self, base: int) -> int:
+        """The host port that a base (upstream) host port becomes."""
+        return base + self.port_offset
+
+    def name(self, base: str) -> str:
+        """The Docker object name that an upstream name becomes."""
+        return self.name_prefix + base
+
+    def url(self, base_port: int, scheme: str = "http") -> str:
+        return f"{scheme}://{self.host_address}:{self.port(base_port)}"
+
+
+def declarations() -> dict[str, dict]:
+    """The `config:` section of Pulumi.yaml, each key as a dict."""
+    config = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
+    return {key: spec for key, spec in config.items()}
+
+
+def _default(spec: dict) -> Any:
+    return spec["value"] if "value" in spec else spec.get("default")
+
+
+def _typed(key: str, spec: dict, raw: str | None, errors: list[str]) -> Any:
+    """The value of a key: the stack's setting (always a string from the engine) converted
+    to the declared type, or the declared default."""
+    if raw is None:
+        return _default(spec)
+    kind = spec.get("type", "object" if "value" in spec else "string")
+    if kind == "string":
+        return raw
+    if kind == "integer":
+        try:
+            return int(raw)
+        except ValueError:
+            errors.append(f"{key}: {raw!r} is not a whole number")
+            return _default(spec)
+    if kind == "boolean":
+        if raw.lower() in ("true", "false"):
+            return raw.lower() == "true"
+        errors.append(f"{key}: {raw!r} is not allowed; use true or false")
+        return _default(spec)
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        expected = "a list" if kind == "array" else "a map"
+        errors.append(f"{key}: {raw!r} is not {expected} (JSON)")
+        return _default(spec)
+    return value
+
+
+def _one_of(key: str, value: Any, allowed: tuple[str, ...], errors: list[str]) -> None:
+    if value not in allowed:
+        errors.append(f"{key}: {value!r} is not allowed; use one of {', '.join(allowed)}")
+
+
+def _license_file(key: str, value: str, errors: list[str]) -> Path:
+    path = Path(os.path.expanduser(value))
+    path = path if path.is_absolute() else PROJECT_DIR / path
+    if not path.is_file():
+        errors.append(f"{key}: {value!r} is not a file; give the path of a licence env file")
+        return path
+    try:
+        missing = [k for k in LICENSE_KEYS if k not in read_env_file(path)]
+    except (EnvFileError, UnicodeDecodeError) as error:
+        errors.append(f"{key}: {value!r} is not an env file ({error})")
+        return path
+    if missing:
+        errors.append(f"{key}: {value!r} lacks {', '.join(missing)}; a licence file sets {', '.join(LICENSE_KEYS)}")
+    return path
+
+
+def _cache_dir(value: str) -> Path:
+    if value:
+        path = Path(os.path.expanduser(value))
+        return path if path.is_absolute() else PROJECT_DIR / path
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / PROJECT
+
+
+def load() -> Settings:
+    """Read every declared key, validate all of them, and return frozen settings; raise
+    SettingsError naming each bad key before anything else happens."""
+    errors: list[str] = []
+    values = {
+        key: _typed(key, spec, pulumi.runtime.get_config(f"{PROJECT}:{key}"), errors)
+        for key, spec in declarations().items()
+    }
+
+    stacks = values["stacks"]
+    if not isinstance(stacks, list) or not stacks or not all(isinstance(s, str) for s in stacks):
+        errors.append(f"stacks: {stacks!r} is not allowed; give a non-empty list from {', '.join(STACKS)}")
+        stacks = []
+    else:
+        unknown = [s for s in stacks if s not in STACKS]
+        if unknown:
+            errors.append(f"stacks: {', '.join(map(repr, unknown))} is not allowed; use any of {', '.join(STACKS)}")
+    # a fixed order, whatever order the user gave
+    chosen = tuple(s for s in STACKS if s in stacks)
+
+    _one_of("edition", values["edition"], EDITIONS, errors)
+    _one_of("profile", values["profile"], PROFILES, errors)
+
+    try:
+        ipaddress.ip_address(values["bindAddress"])
+    except ValueError:
+        errors.append(f"bindAddress: {values['bindAddress']!r} is not allowed; give an IP address of the host, such as 127.0.0.1 or 0.0.0.0")
+    host = values["hostAddress"]
+    if not _HOSTNAME.match(host):
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            errors.append(f"hostAddress: {host!r} is not allowed; give an IP address or a host name")
+
+    offset = values["portOffset"]
+    low, high = PUBLISHED_PORTS
+    if isinstance(offset, int) and not (1 <= low + offset and high + offset <= 65535):
+        errors.append(
+            f"portOffset: {offset} is not allowed; published ports {low}..{high} must stay within 1..65535, "
+            f"so use {1 - low}..{65535 - high}"
+        )
+
+    prefix = values["namePrefix"]
+    if not _PREFIX.match(prefix):
+        errors.append(f"namePrefix: {prefix!r} is not allowed; use lowercase letters, digits and '-', starting with a letter or digit")
+
+    for key in ("minioUser", "minioPassword", "postgresPassword"):
+        if not values[key]:
+            errors.append(f"{key}: an empty value is not allowed")
+    if len(values["minioPassword"]) < 8:
+        # MinIO refuses to start with a shorter root password
+        errors.append("minioPassword: fewer than 8 characters is not allowed (MinIO refuses it)")
+
+    mirror = values["downloadMirror"].rstrip("/")
+    if mirror and not re.match(r"^(https?|file)://", mirror):
+        errors.append(f"downloadMirror: {mirror!r} is not allowed; give an http://, https:// or file:// URL")
+
+    images = values["images"]
+    edition = values["edition"] if values["edition"] in EDITIONS else EDITIONS[0]
+    resolved = default_images(edition)
+    if not isinstance(images, dict):
+        errors.append(f"images: {images!r} is not allowed; give a map of image key to image")
+    else:
+        for key, image in sorted(images.items()):
+            if key not in DEFAULT_IMAGES:
+                errors.append(f"images: {key!r} is not an image key; use any of {', '.join(DEFAULT_IMAGES)}")
+            elif not isinstance(image, str) or not _IMAGE.match(image):
+                errors.append(f"images.{key}: {image!r} is not an image reference such as repo/name:tag")
+            else:
+                resolved[key] = image
+
+    kpow_license = _license_file("kpowLicenseFile", values["kpowLicenseFile"], errors)
+    flex_license = _license_file("flexLicenseFile", values["flexLicenseFile"], errors)
+
+    if errors:
+        raise SettingsError("\n".join(f"invalid config {e}" for e in errors))
+
+    return Settings(
+        stacks=chosen,
+        edition=values["edition"],
+        kpow_license_file=kpow_license,
+        flex_license_file=flex_license,
+        host_address=host,
+        bind_address=values["bindAddress"],
+        port_offset=offset,
+        name_prefix=prefix,
+        profile=values["profile"],
+        persist_data=values["persistData"],
+        minio_user=values["minioUser"],
+        minio_password=pulumi.Output.secret(values["minioPassword"]),
+        postgres_password=pulumi.Output.secret(values["postgresPassword"]),
+        spark_thrift_ports=values["sparkThriftPorts"],
+        download_cache=_cache_dir(values["downloadCache"]),
+        download_mirror=mirror,
+        images=MappingProxyType(dict(sorted(resolved.items()))),
+    )

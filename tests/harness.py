@@ -1,0 +1,197 @@
+"""Runs the Pulumi program under mocks and records every resource it registers.
+
+The mocks stand in for the engine and the providers: no Pulumi CLI and no Docker engine
+are needed. A recording monitor keeps what `MockResourceArgs` lacks: the parent, the
+dependencies and the resource options of every registration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.settings import get_root_resource
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+MAIN = PROJECT_DIR / "__main__.py"
+PROJECT = "factorhouse-local"
+
+CONTAINER = "docker:index/container:Container"
+IMAGE = "docker:index/remoteImage:RemoteImage"
+VOLUME = "docker:index/volume:Volume"
+NETWORK = "docker:index/network:Network"
+COMMAND = "command:local:Command"
+
+
+def fake_id(kind: str, name: str) -> str:
+    return f"sha256:{hashlib.sha256(f'{kind}:{name}'.encode()).hexdigest()}"
+
+
+def is_secret(value: Any) -> bool:
+    return rpc.is_rpc_secret(value)
+
+
+def plain(value: Any) -> Any:
+    """The value with every secret wrapper removed."""
+    if rpc.is_rpc_secret(value):
+        return plain(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+@dataclass
+class Registration:
+    type: str
+    name: str
+    urn: str
+    parent: str
+    raw: dict  # inputs with secret wrappers kept
+    dependencies: list[str]
+    delete_before_replace: bool
+    replace_on_changes: list[str]
+    retain_on_delete: bool
+    protect: bool
+    inputs: dict = field(init=False)
+
+    def __post_init__(self):
+        self.inputs = plain(self.raw)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.inputs[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.inputs.get(key, default)
+
+
+class Mocks(pulumi_mocks.Mocks):
+    def __init__(self, command_stdout: dict[str, str] | None = None):
+        self.command_stdout = command_stdout or {}
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        state = dict(args.inputs)
+        if args.typ == IMAGE:
+            state["imageId"] = fake_id("image", plain(args.inputs.get("name", args.name)))
+        if args.typ == COMMAND:
+            state["stdout"] = self.command_stdout.get(args.name, fake_id("built", args.name))
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi_mocks.MockCallArgs):
+        if args.token == "docker:index/getRegistryImage:getRegistryImage":
+            return {"name": args.args["name"], "sha256Digest": fake_id("digest", args.args["name"])}
+        return {}
+
+
+class Monitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: Mocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append(Registration(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent=request.parent,
+                raw=rpc.deserialize_properties(request.object),
+                dependencies=list(request.dependencies),
+                delete_before_replace=request.deleteBeforeReplace,
+                replace_on_changes=list(request.replaceOnChanges),
+                retain_on_delete=request.retainOnDelete,
+                protect=request.protect,
+            ))
+        return response
+
+
+class Run:
+    """What one run of the program registered and exported."""
+
+    def __init__(self, monitor: Monitor, outputs: dict[str, Any]):
+        self.registrations = monitor.registrations
+        self.outputs = outputs
+        self._by_urn = {r.urn: r for r in self.registrations}
+
+    def of_type(self, kind: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == kind]
+
+    def one(self, kind: str, name: str) -> Registration:
+        found = [r for r in self.of_type(kind) if r.name == name]
+        assert len(found) == 1, f"expected one {kind} named {name}, found {len(found)}"
+        return found[0]
+
+    def container(self, name: str) -> Registration:
+        return self.one(CONTAINER, name)
+
+    @property
+    def containers(self) -> dict[str, Registration]:
+        return {r.name: r for r in self.of_type(CONTAINER)}
+
+    def by_urn(self, urn: str) -> Registration:
+        return self._by_urn[urn]
+
+    def depends_on(self, resource: Registration) -> set[str]:
+        """Logical names of the resources that `resource` waits for."""
+        return {self._by_urn[u].name for u in resource.dependencies if u in self._by_urn}
+
+    def env(self, name: str) -> dict[str, str]:
+        return dict(e.split("=", 1) for e in self.container(name).get("envs", []))
+
+    def secret(self, name: str, prop: str) -> bool:
+        """Whether a container's input reaches the engine as a secret (the SDK marks the
+        whole property secret when any part of it is)."""
+        return is_secret(self.container(name).raw.get(prop))
+
+    def ports(self, name: str) -> list[tuple[str, int, int]]:
+        return [(p["ip"], int(p["external"]), int(p["internal"])) for p in self.container(name).get("ports", [])]
+
+    def image_of(self, name: str) -> str:
+        """The image reference that a container runs (through its RemoteImage)."""
+        image_id = self.container(name)["image"]
+        for image in self.of_type(IMAGE):
+            if fake_id("image", image["name"]) == image_id:
+                return image["name"]
+        return image_id
+
+    def mounts(self, name: str) -> dict[str, dict]:
+        return {v["containerPath"]: v for v in self.container(name).get("volumes", [])}
+
+
+def _run(config, secret_keys, stack, preview, command_stdout) -> tuple[Monitor, dict[str, Any]]:
+    mocks = Mocks(command_stdout)
+    monitor = Monitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    pulumi.runtime.set_all_config(
+        {f"{PROJECT}:{k}": v for k, v in (config or {}).items()},
+        [f"{PROJECT}:{k}" for k in secret_keys],
+    )
+    exported: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def program():
+        runpy.run_path(str(MAIN), run_name="__main__")
+        outputs = get_root_resource().outputs
+        return pulumi.Output.all(**outputs).apply(exported.update) if outputs else None
+
+    try:
+        program()
+    except Exception as error:
+        error.registrations = monitor.registrations  # what was made before it failed
+        raise
+    return monitor, exported
+
+
+def run_program(config: dict[str, str] | None = None, secret_keys: tuple[str, ...] = (),
+                stack: str = "dev", preview: bool = False, command_stdout: dict[str, str] | None = None) -> Run:
+    """Run __main__.py under mocks with the given config (values as the CLI passes them:
+    strings, and lists and maps as JSON)."""
+    return Run(*_run(config, secret_keys, stack, preview, command_stdout))
