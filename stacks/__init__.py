@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-import pulumi
-
+from .analytics import AnalyticsStack
+from .flink import FlinkStack
 from .kafka import KafkaStack
+from .pinot import PinotStack
 from .service import Platform
-from .settings import PROJECT_DIR, Settings
+from .settings import Settings
+
+# in this order: Pinot uses the Kafka stack's Zookeeper when it runs
+STACK_CLASSES = {"kpow": KafkaStack, "flex": FlinkStack, "analytics": AnalyticsStack, "pinot": PinotStack}
 
 
 def build(settings: Settings) -> Platform:
-    """Make the network and every chosen stack; the returned platform holds the outputs."""
+    """Make the network and every chosen stack; the platform's outputs are what a user
+    reads after `pulumi up`."""
     platform = Platform(settings)
-    work = PROJECT_DIR / ".work" / pulumi.get_stack()
-    outputs: dict[str, object] = {"stacks": list(settings.stacks)}
-    if settings.runs("kpow"):
-        outputs.update(KafkaStack(platform, connectors=work / "connectors" / "kafka").outputs)
-    platform.outputs = outputs
+    platform.outputs["stacks"] = list(settings.stacks)
+    for name, stack_class in STACK_CLASSES.items():
+        if settings.runs(name):
+            platform.outputs.update(stack_class(platform).outputs)
     return platform

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pulumi
 
+from .factorhouse import factorhouse_app
 from .service import Mount, Platform, Service, curl_check
-from .settings import RESOURCES
+from .setup import download
 
 JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
 
@@ -34,14 +33,14 @@ def zookeeper_service(platform: Platform) -> Service:
 
 
 class KafkaStack(pulumi.ComponentResource):
-    def __init__(self, platform: Platform, connectors: Path, requires: tuple[pulumi.Resource, ...] = (),
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, platform: Platform, opts: pulumi.ResourceOptions | None = None):
         super().__init__("factorhouse:stacks:Kafka", "kafka", None, opts)
         s = platform.settings
         brokers = broker_count(s.lite)
         bootstrap = bootstrap_servers(s.lite)
         # Replication can be no higher than the number of brokers.
         replication = str(brokers)
+        connectors = download(platform, "kafka-connectors", self)
 
         platform.run(zookeeper_service(platform), self)
 
@@ -124,29 +123,15 @@ class KafkaStack(pulumi.ComponentResource):
                 "CONNECT_PLUGIN_PATH": "/usr/share/java/,/etc/kafka-connect/jars",
                 "AWS_REGION": "us-east-1",  # for the Iceberg sink
             },
-            mounts=(Mount(connectors, "/etc/kafka-connect/jars"),),
+            mounts=(Mount(connectors.folder, "/etc/kafka-connect/jars", tracked=False),),
             healthcheck=curl_check("http://localhost:8083/", interval=5, timeout=3, retries=10, start_period=20),
             depends_on=after_brokers,
-            requires=requires,
+            requires=(connectors.step,),
             restart="unless-stopped",
         ), self)
 
-        trial = s.edition == "trial"
-        platform.run(Service(
-            name="kpow",
-            container="kpow-ee" if trial else "kpow-ce",
-            image=s.images["kpow"],
-            ports=((3000, 3000),),
-            env_files=(RESOURCES / "kpow/config.env",)
-            + ((RESOURCES / "kpow/trial.env",) if trial else ())
-            + (s.kpow_license_file,),
-            env={"BOOTSTRAP": bootstrap},
-            mounts=(Mount("kpow/jaas", "/etc/kpow/jaas"), Mount("kpow/rbac", "/etc/kpow/rbac")) if trial else (),
-            depends_on={"connect": "healthy"},
-            restart="always",
-            memory_mb=1024 if s.lite else 2048,
-            always_pull=True,
-        ), self)
+        platform.run(factorhouse_app(platform, "kpow", 3000, env={"BOOTSTRAP": bootstrap},
+                                     depends_on={"connect": "healthy"}), self)
 
         self.outputs = {
             "kpowUrl": s.url(3000),

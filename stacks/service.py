@@ -18,7 +18,7 @@ import pulumi
 import pulumi_docker as docker
 
 from .envfile import read_env_file
-from .settings import RESOURCES, Settings
+from .settings import PROJECT_DIR, RESOURCES, Settings
 
 # Settings whose values are credentials: they enter Pulumi as secrets.
 _SECRET_ENV = re.compile(r"PASSWORD|SECRET|LICENSE|CREDENTIAL")
@@ -60,6 +60,9 @@ class Mount:
     source: str | Path
     target: str
     read_only: bool = True
+    # A change to a tracked file's content replaces the container; downloads are not
+    # tracked (their folder is named by their content already).
+    tracked: bool = True
 
     @property
     def host_path(self) -> Path:
@@ -78,6 +81,7 @@ class Service:
     mounts: tuple[Mount, ...] = ()
     data: tuple[tuple[str, str], ...] = ()  # (volume name, container path): kept data
     command: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] = ()
     healthcheck: Optional[HealthCheck] = None
     depends_on: Mapping[str, str] = field(default_factory=dict)  # service -> started|healthy
     requires: tuple[pulumi.Resource, ...] = ()  # set-up resources that must finish first
@@ -85,6 +89,7 @@ class Service:
     memory_mb: Optional[int] = None
     always_pull: bool = False  # follow a moving tag such as :latest
     one_shot: bool = False  # runs to completion, then stays exited
+    replace_when: tuple[pulumi.Input[str], ...] = ()  # values whose change re-creates it
 
 
 def content_hash(paths: Sequence[Path]) -> str:
@@ -109,6 +114,9 @@ class Platform:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        # generated files and downloads of this stack (one per developer stack)
+        self.work_dir = PROJECT_DIR / ".work" / pulumi.get_stack()
+        self.outputs: dict[str, pulumi.Input] = {}
         self.network = docker.Network(
             "network",
             name=settings.name("factorhouse"),
@@ -186,10 +194,14 @@ class Platform:
             else service.image
         )
         labels = [docker.ContainerLabelArgs(label=LABEL, value=service.name)]
-        resource_mounts = [m.host_path for m in service.mounts if m.host_path.is_relative_to(RESOURCES)]
-        if resource_mounts:
-            # a changed config file replaces the container, as it would be a changed setting
-            labels.append(docker.ContainerLabelArgs(label=f"{LABEL}.config-sha256", value=content_hash(resource_mounts)))
+        tracked = [m.host_path for m in service.mounts if m.tracked]
+        if tracked:
+            # a changed config file replaces the container, as a changed setting would
+            labels.append(docker.ContainerLabelArgs(label=f"{LABEL}.config-sha256", value=content_hash(tracked)))
+
+        if service.replace_when:
+            labels.append(docker.ContainerLabelArgs(
+                label=f"{LABEL}.replace-when", value=pulumi.Output.all(*service.replace_when).apply(",".join)))
 
         volumes = [
             docker.ContainerVolumeArgs(host_path=str(m.host_path), container_path=m.target, read_only=m.read_only)
@@ -207,6 +219,7 @@ class Platform:
             name=s.name(service.container),
             image=image,
             command=list(service.command) or None,
+            entrypoints=list(service.entrypoint) or None,
             envs=self._env(service) or None,
             ports=[
                 docker.ContainerPortArgs(internal=inside, external=s.port(host), ip=s.bind_address)

@@ -115,8 +115,12 @@ def test_connect(run):
     }
     assert connect["wait"] is True and connect["waitTimeout"] >= 300
     assert connect.replace_on_changes == ["healthcheck"]
-    assert run.mounts("connect")["/etc/kafka-connect/jars"]["hostPath"].endswith("/connectors/kafka")
-    assert run.depends_on(connect) >= {"zookeeper", "kafka-1", "kafka-2", "kafka-3"}
+    # the connectors folder is the one the download step lays out, and connect waits for it
+    download = run.one("command:local:Command", "download-kafka-connectors")
+    folder = run.mounts("connect")["/etc/kafka-connect/jars"]["hostPath"]
+    assert download["create"].split("--dest ")[1].split()[0] == folder
+    assert folder.startswith(str(PROJECT_DIR / ".work" / "dev" / "downloads" / "kafka-connectors-"))
+    assert run.depends_on(connect) >= {"zookeeper", "kafka-1", "kafka-2", "kafka-3", "download-kafka-connectors"}
 
 
 def test_kpow_trial(run):

@@ -1,0 +1,113 @@
+"""Analytics stack (SPEC.md section 3): Spark with Iceberg, the Iceberg REST catalog,
+MinIO with its buckets, and Postgres."""
+
+from __future__ import annotations
+
+import pulumi
+
+from .service import HealthCheck, Mount, Platform, Service
+
+BUCKETS = ("warehouse", "factorhouse")  # Iceberg tables, general use
+MINIO_URL = "http://minio:9000"
+
+
+def s3_credentials(platform: Platform) -> dict[str, pulumi.Input[str]]:
+    """The MinIO credentials as the AWS SDK reads them (one source for every client)."""
+    s = platform.settings
+    return {"AWS_ACCESS_KEY_ID": s.minio_user, "AWS_SECRET_ACCESS_KEY": s.minio_password, "AWS_REGION": "us-east-1"}
+
+
+class AnalyticsStack(pulumi.ComponentResource):
+    def __init__(self, platform: Platform, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("factorhouse:stacks:Analytics", "analytics", None, opts)
+        s = platform.settings
+
+        minio = platform.run(Service(
+            name="minio",
+            container="minio",
+            image=s.images["minio"],
+            ports=((9000, 9000), (9001, 9001)),
+            command=("server", "/data", "--console-address", ":9001"),
+            env={"MINIO_ROOT_USER": s.minio_user, "MINIO_ROOT_PASSWORD": s.minio_password, "MINIO_DOMAIN": "minio"},
+            data=(("minio-data", "/data"),),
+            # the bucket set-up and the catalog wait for MinIO to answer
+            healthcheck=HealthCheck(("CMD", "mc", "ready", "local"), interval=5, timeout=5, retries=12),
+        ), self)
+
+        platform.run(Service(
+            name="mc",
+            container="mc",
+            image=s.images["mc"],
+            entrypoint=("/bin/sh", "/setup/create-buckets.sh"),
+            env={
+                "MINIO_URL": MINIO_URL,
+                "MINIO_ROOT_USER": s.minio_user,
+                "MINIO_ROOT_PASSWORD": s.minio_password,
+                "BUCKETS": " ".join(BUCKETS),
+            },
+            mounts=(Mount("analytics/minio", "/setup"),),
+            depends_on={"minio": "healthy"},
+            one_shot=True,
+            # a new MinIO container (without kept data) needs its buckets again
+            replace_when=(minio.id,),
+        ), self)
+
+        platform.run(Service(
+            name="rest",
+            container="iceberg-rest",
+            image=s.images["rest"],
+            ports=((8181, 8181),),
+            env={
+                **s3_credentials(platform),
+                "CATALOG_WAREHOUSE": "s3://warehouse/",
+                "CATALOG_IO__IMPL": "org.apache.iceberg.aws.s3.S3FileIO",
+                "CATALOG_S3_ENDPOINT": MINIO_URL,
+                "CATALOG_S3_PATH__STYLE__ACCESS": "true",
+                "AWS_CBOR_DISABLE": "true",
+            },
+            depends_on={"minio": "healthy"},
+        ), self)
+
+        thrift = ((10000, 10000), (10001, 10001)) if s.spark_thrift_ports else ()
+        platform.run(Service(
+            name="spark-iceberg",
+            container="spark-iceberg",
+            image=s.images["spark-iceberg"],
+            ports=((8888, 8888), (8080, 8080)) + thrift,
+            env=s3_credentials(platform),
+            mounts=(
+                Mount("analytics/spark/spark-defaults.conf", "/opt/spark/conf/spark-defaults.conf"),
+                Mount("analytics/spark/log4j2.properties", "/opt/spark/conf/log4j2.properties"),
+            ),
+            depends_on={"rest": "started", "minio": "healthy"},
+        ), self)
+
+        platform.run(Service(
+            name="postgres",
+            container="postgres",
+            image=s.images["postgres"],
+            ports=((5432, 5432),),
+            command=("postgres", "-c", "wal_level=logical"),
+            env={
+                "POSTGRES_DB": "factorhouse",
+                "POSTGRES_USER": "db_user",
+                "POSTGRES_PASSWORD": s.postgres_password,
+                "PGUSER": "db_user",
+                "TZ": "UTC",
+            },
+            mounts=(Mount("analytics/postgres", "/docker-entrypoint-initdb.d"),),
+            data=(("postgres-data", "/var/lib/postgresql/data"),),
+        ), self)
+
+        self.outputs = {
+            "jupyterUrl": s.url(8888),
+            "sparkUiUrl": s.url(8080),
+            "icebergRestUrl": s.url(8181),
+            "minioApiUrl": s.url(9000),
+            "minioConsoleUrl": s.url(9001),
+            "postgresDsn": pulumi.Output.format(
+                "postgresql://db_user:{0}@{1}:{2}/factorhouse", s.postgres_password, s.host_address, s.port(5432)),
+        }
+        if s.spark_thrift_ports:
+            self.outputs["sparkThriftUrl"] = f"jdbc:hive2://{s.host_address}:{s.port(10000)}"
+        self.register_outputs(self.outputs)

@@ -1,0 +1,98 @@
+"""Flink stack (SPEC.md section 2): the PyFlink image built here, a jobmanager,
+taskmanagers, the SQL gateway and Flex."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+import yaml
+
+from .factorhouse import factorhouse_app
+from .service import Mount, Platform, Service, curl_check
+from .settings import RESOURCES
+from .setup import build_image, download
+
+FLINK_VERSION = "1.20.1"
+CONF = RESOURCES / "flex" / "conf"
+# Settings of resources/flex/conf that point at the analytics stack (MinIO, Iceberg)
+ANALYTICS_KEYS = ("fs.s3a.", "sql.catalog.", "sql.default-catalog")
+
+SQL_GATEWAY = (
+    "bin/sql-gateway.sh", "start-foreground",
+    "-Dsql-gateway.endpoint.rest.address=0.0.0.0",
+    "-Dsql-gateway.endpoint.rest.port=9090",
+    "-Djobmanager.rpc.address=jobmanager",
+    "-Drest.address=jobmanager",
+)
+
+
+def flink_config(analytics: bool) -> dict[str, str]:
+    """The Flink configuration files, by name. Without the analytics stack, the MinIO
+    and Iceberg catalog settings are left out (nothing would answer them)."""
+    conf = (CONF / "flink-conf.yaml").read_text()
+    sql = (CONF / "sql-client-defaults.yaml").read_text()
+    if not analytics:
+        conf = "".join(line for line in conf.splitlines(keepends=True) if not line.startswith(ANALYTICS_KEYS))
+        defaults = yaml.safe_load(sql)
+        defaults.pop("catalogs", None)
+        defaults.get("execution", {}).pop("default-catalog", None)
+        sql = "# SQL client defaults (the analytics stack does not run: no Iceberg catalog)\n" + yaml.safe_dump(defaults)
+    return {"flink-conf.yaml": conf, "sql-client-defaults.yaml": sql}
+
+
+def write_if_changed(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
+class FlinkStack(pulumi.ComponentResource):
+    def __init__(self, platform: Platform, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("factorhouse:stacks:Flink", "flink", None, opts)
+        s = platform.settings
+        analytics = s.runs("analytics")
+
+        jars = download(platform, "pyflink-jars", self)
+        connectors = download(platform, "flink-connectors", self)
+        image = build_image(
+            platform, "pyflink-image", RESOURCES / "flex" / "pyflink", "factorhouse/flink",
+            build_args={"BASE_IMAGE": s.images["flink"], "FLINK_VERSION": FLINK_VERSION},
+            jars=jars, parent=self,
+        )
+
+        conf_dir = platform.work_dir / "flink-conf"
+        mounts = tuple(
+            Mount(write_if_changed(conf_dir / name, text), f"/opt/flink/conf/{name}")
+            for name, text in flink_config(analytics).items()
+        ) + (Mount(connectors.folder, "/tmp/connector", tracked=False),)
+        env: dict[str, pulumi.Input[str]] = {"HADOOP_CONF_DIR": "/opt/hadoop/etc/hadoop", "AWS_REGION": "us-east-1"}
+        if analytics:
+            # the MinIO credentials, for S3A and Iceberg's S3FileIO (AWS default chain)
+            env.update({"AWS_ACCESS_KEY_ID": s.minio_user, "AWS_SECRET_ACCESS_KEY": s.minio_password})
+
+        def flink(name: str, command: tuple[str, ...], **more) -> Service:
+            return Service(name=name, container=name, image=image.stdout, command=command,
+                           env={**env, **more.pop("env", {})}, mounts=mounts,
+                           requires=(connectors.step,), **more)
+
+        platform.run(flink(
+            "jobmanager", ("jobmanager",),
+            ports=((8082, 8081),),
+            healthcheck=curl_check("http://localhost:8081/config", interval=5, timeout=5, retries=5),
+        ), self)
+        for n in range(1, 2 if s.lite else 4):
+            platform.run(flink(f"taskmanager-{n}", ("taskmanager",), depends_on={"jobmanager": "healthy"}), self)
+        platform.run(flink(
+            "sql-gateway", SQL_GATEWAY,
+            ports=((9090, 9090),),
+            env={"FLINK_SQL_GATEWAY_DEFAULT_CATALOG_NAME": "default_catalog",
+                 "FLINK_SQL_GATEWAY_DEFAULT_DATABASE_NAME": "default_database"},
+            depends_on={"jobmanager": "healthy"},
+        ), self)
+
+        platform.run(factorhouse_app(platform, "flex", 3001, env={}, depends_on={"jobmanager": "healthy"}), self)
+
+        self.outputs = {"flexUrl": s.url(3001), "flinkUiUrl": s.url(8082), "sqlGatewayUrl": s.url(9090)}
+        self.register_outputs(self.outputs)
