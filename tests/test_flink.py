@@ -1,0 +1,200 @@
+"""The Flink stack of SPEC.md section 2, under mocks."""
+
+import json
+import shutil
+
+import pytest
+import yaml
+
+from harness import COMMAND, PROJECT_DIR, fake_id, run_program
+
+RESOURCES = PROJECT_DIR / "resources"
+FLINK = {"stacks": json.dumps(["flex", "analytics"])}
+FLINK_SERVICES = ["jobmanager", "taskmanager-1", "taskmanager-2", "taskmanager-3", "sql-gateway"]
+BUILT = fake_id("built", "pyflink-image")
+
+
+@pytest.fixture(scope="module")
+def run():
+    return run_program(FLINK)
+
+
+def test_the_flink_services(run):
+    assert {"jobmanager", "taskmanager-1", "taskmanager-2", "taskmanager-3", "sql-gateway", "flex"} <= set(run.containers)
+
+
+@pytest.mark.parametrize("service", FLINK_SERVICES)
+def test_every_flink_container_runs_the_built_image(run, service):
+    container = run.container(service)
+    assert container["image"] == BUILT  # the build step's stdout: the image id
+    assert container["name"] == service
+    assert "pyflink-image" in run.depends_on(container)
+    env = run.env(service)
+    assert env["HADOOP_CONF_DIR"] == "/opt/hadoop/etc/hadoop" and env["AWS_REGION"] == "us-east-1"
+    assert env["AWS_ACCESS_KEY_ID"] == "admin" and env["AWS_SECRET_ACCESS_KEY"] == "password"
+    assert run.secret(service, "envs")
+    mounts = run.mounts(service)
+    for name in ("flink-conf.yaml", "sql-client-defaults.yaml"):
+        mount = mounts[f"/opt/flink/conf/{name}"]
+        assert mount["readOnly"] and mount["hostPath"] == str(PROJECT_DIR / ".work/dev/flink-conf" / name)
+    download = run.one(COMMAND, "download-flink-connectors")
+    assert mounts["/tmp/connector"]["hostPath"] in download["create"]
+    assert "download-flink-connectors" in run.depends_on(container)
+
+
+def test_jobmanager(run):
+    jm = run.container("jobmanager")
+    assert jm["command"] == ["jobmanager"]
+    assert run.ports("jobmanager") == [("127.0.0.1", 8082, 8081)]
+    assert jm["healthcheck"] == {"tests": ["CMD", "curl", "-f", "http://localhost:8081/config"],
+                                 "interval": "5s", "timeout": "5s", "retries": 5, "startPeriod": "0s"}
+    assert jm["wait"] is True and jm.replace_on_changes == ["healthcheck"]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_taskmanagers(run, n):
+    tm = run.container(f"taskmanager-{n}")
+    assert tm["command"] == ["taskmanager"]
+    assert run.ports(f"taskmanager-{n}") == []
+    assert "jobmanager" in run.depends_on(tm)
+
+
+def test_sql_gateway(run):
+    gw = run.container("sql-gateway")
+    assert gw["command"] == [
+        "bin/sql-gateway.sh", "start-foreground", "-Dsql-gateway.endpoint.rest.address=0.0.0.0",
+        "-Dsql-gateway.endpoint.rest.port=9090", "-Djobmanager.rpc.address=jobmanager", "-Drest.address=jobmanager"]
+    assert run.ports("sql-gateway") == [("127.0.0.1", 9090, 9090)]
+    env = run.env("sql-gateway")
+    assert env["FLINK_SQL_GATEWAY_DEFAULT_CATALOG_NAME"] == "default_catalog"
+    assert env["FLINK_SQL_GATEWAY_DEFAULT_DATABASE_NAME"] == "default_database"
+    assert "jobmanager" in run.depends_on(gw)
+
+
+def test_flex_trial(run):
+    flex = run.container("flex")
+    assert flex["name"] == "flex-ee"
+    assert run.image_of("flex").startswith("factorhouse/flex:latest@sha256:")
+    assert run.ports("flex") == [("127.0.0.1", 3001, 3000)]
+    assert flex["restart"] == "always" and flex["memory"] == 2048
+    env = run.env("flex")
+    assert {k: env[k] for k in ("FLINK_REST_URL", "ENVIRONMENT_NAME", "ALLOW_FLINK_SUBMIT", "ALLOW_FLINK_JOB_TERMINATE",
+                                "ALLOW_FLINK_JAR_DELETE", "ALLOW_FLINK_JOB_EDIT")} == {
+        "FLINK_REST_URL": "http://jobmanager:8081", "ENVIRONMENT_NAME": "Local Flink Cluster",
+        "ALLOW_FLINK_SUBMIT": "true", "ALLOW_FLINK_JOB_TERMINATE": "true",
+        "ALLOW_FLINK_JAR_DELETE": "true", "ALLOW_FLINK_JOB_EDIT": "true"}
+    assert env["RBAC_CONFIGURATION_FILE"] == "/etc/flex/rbac/hash-rbac.yml"
+    assert env["JAVA_TOOL_OPTIONS"] == "-Djava.security.auth.login.config=/etc/flex/jaas/hash-jaas.conf"
+    assert "LICENSE_SIGNATURE" in env and run.secret("flex", "envs")
+    mounts = run.mounts("flex")
+    assert mounts["/etc/flex/jaas"]["hostPath"] == str(RESOURCES / "flex/jaas")
+    assert mounts["/etc/flex/rbac"]["hostPath"] == str(RESOURCES / "flex/rbac")
+    assert "jobmanager" in run.depends_on(flex) and run.container("jobmanager")["wait"] is True
+
+
+def test_flex_community():
+    run = run_program({**FLINK, "edition": "community"})
+    assert run.container("flex")["name"] == "flex-ce"
+    assert run.image_of("flex").startswith("factorhouse/flex-ce:latest@sha256:")
+    assert run.mounts("flex") == {} and "RBAC_CONFIGURATION_FILE" not in run.env("flex")
+
+
+def test_flink_configuration_facts():
+    conf = yaml.safe_load((RESOURCES / "flex/conf/flink-conf.yaml").read_text())
+    assert {k: conf[k] for k in (
+        "jobmanager.rpc.address", "jobmanager.memory.process.size", "taskmanager.memory.process.size",
+        "taskmanager.numberOfTaskSlots", "state.backend", "state.checkpoints.dir", "state.savepoints.dir",
+        "heartbeat.interval", "heartbeat.timeout", "rest.port", "rest.bind-address", "rest.flamegraph.enabled",
+        "web.backpressure.refresh-interval", "fs.s3a.endpoint", "fs.s3a.path.style.access",
+        "sql.catalog.demo.uri", "sql.catalog.demo.io-impl", "sql.catalog.demo.s3.endpoint",
+        "sql.catalog.demo.s3.path-style-access", "sql.default-catalog", "security.context.factory")} == {
+        "jobmanager.rpc.address": "jobmanager", "jobmanager.memory.process.size": "1024m",
+        "taskmanager.memory.process.size": "1024m", "taskmanager.numberOfTaskSlots": 5,
+        "state.backend": "filesystem", "state.checkpoints.dir": "file:///tmp/flink-checkpoints",
+        "state.savepoints.dir": "file:///tmp/flink-savepoints", "heartbeat.interval": 1000,
+        "heartbeat.timeout": 5000, "rest.port": 8081, "rest.bind-address": "0.0.0.0",
+        "rest.flamegraph.enabled": True, "web.backpressure.refresh-interval": 10000,
+        "fs.s3a.endpoint": "http://minio:9000", "fs.s3a.path.style.access": True,
+        "sql.catalog.demo.uri": "http://rest:8181", "sql.catalog.demo.io-impl": "org.apache.iceberg.aws.s3.S3FileIO",
+        "sql.catalog.demo.s3.endpoint": "http://minio:9000", "sql.catalog.demo.s3.path-style-access": True,
+        "sql.default-catalog": "demo",
+        "security.context.factory": "org.apache.flink.runtime.security.contexts.NoOpSecurityContextFactory"}
+    # credentials are not written in a file: they come from the settings, as env
+    assert not any("secret" in k or "access.key" in k or "access-key" in k for k in conf)
+    sql = yaml.safe_load((RESOURCES / "flex/conf/sql-client-defaults.yaml").read_text())
+    assert sql["catalogs"][0]["name"] == "demo" and sql["execution"]["default-catalog"] == "demo"
+
+
+def test_without_analytics_flink_has_no_iceberg_catalog_or_minio():
+    run = run_program({"stacks": json.dumps(["flex"])})
+    conf = yaml.safe_load((PROJECT_DIR / ".work/dev/flink-conf/flink-conf.yaml").read_text())
+    assert not any(k.startswith(("fs.s3a.", "sql.")) for k in conf)
+    assert conf["jobmanager.rpc.address"] == "jobmanager"
+    sql = yaml.safe_load((PROJECT_DIR / ".work/dev/flink-conf/sql-client-defaults.yaml").read_text())
+    assert "catalogs" not in sql and "default-catalog" not in sql["execution"]
+    assert "AWS_SECRET_ACCESS_KEY" not in run.env("jobmanager")
+    # and back: choosing analytics again restores them, and the label changes so the
+    # containers are replaced with the new configuration
+    with_analytics = run_program(FLINK)
+    assert "sql.default-catalog" in (PROJECT_DIR / ".work/dev/flink-conf/flink-conf.yaml").read_text()
+    assert run.container("jobmanager")["labels"] != with_analytics.container("jobmanager")["labels"]
+
+
+def test_the_build_step(run):
+    build = run.one(COMMAND, "pyflink-image")
+    jars = run.one(COMMAND, "download-pyflink-jars")
+    create = build["create"]
+    assert create.startswith("python3 scripts/build_image.py build --context ")
+    assert str(RESOURCES / "flex/pyflink") in create
+    assert "--repo factorhouse/flink" in create
+    assert "--build-arg BASE_IMAGE=flink:1.20.1" in create and "--build-arg FLINK_VERSION=1.20.1" in create
+    jar_folder = jars["create"].split("--dest ")[1].split()[0]
+    assert f"--add {jar_folder}=jars" in create
+    assert build["delete"].endswith('"$PULUMI_COMMAND_STDOUT"') and "remove --repo factorhouse/flink" in build["delete"]
+    assert build["dir"] == str(PROJECT_DIR)
+    assert "download-pyflink-jars" in run.depends_on(build)
+    assert build.delete_before_replace
+
+
+def triggers_with(tmp_path, monkeypatch, edit=None):
+    import stacks.flink as flink
+    copy = tmp_path / "resources"
+    if not copy.exists():
+        shutil.copytree(RESOURCES, copy)
+    if edit:
+        edit(copy)
+    monkeypatch.setattr(flink, "RESOURCES", copy)
+    return run_program(FLINK).one(COMMAND, "pyflink-image")["triggers"]
+
+
+def test_build_triggers_follow_the_context_and_nothing_else(tmp_path, monkeypatch):
+    first = triggers_with(tmp_path, monkeypatch)
+    assert triggers_with(tmp_path, monkeypatch) == first  # unchanged: no rebuild
+    changed = triggers_with(tmp_path, monkeypatch, lambda r: (r / "flex/pyflink/Dockerfile").write_text("FROM x\n"))
+    assert changed != first
+    other = triggers_with(tmp_path, monkeypatch, lambda r: (r / "flex/pyflink/core-site.xml").write_text("<x/>"))
+    assert other != changed
+
+
+def test_build_triggers_follow_the_base_image_and_jars():
+    base = run_program(FLINK).one(COMMAND, "pyflink-image")["triggers"]
+    other = run_program({**FLINK, "images": json.dumps({"flink": "registry.local/flink:1.20.1"})})
+    assert other.one(COMMAND, "pyflink-image")["triggers"] != base
+
+
+def test_the_dockerfile_says_what_the_spec_says():
+    dockerfile = (RESOURCES / "flex/pyflink/Dockerfile").read_text()
+    assert "ARG BASE_IMAGE=flink:1.20.1" in dockerfile and "FROM ${BASE_IMAGE}" in dockerfile
+    assert "python3 python3-pip python3-dev" in dockerfile
+    assert "ln -sf /usr/bin/python3 /usr/bin/python" in dockerfile
+    assert 'pip3 install --no-cache-dir "apache-flink==${FLINK_VERSION}"' in dockerfile
+    assert '/opt/flink/opt/flink-s3-fs-${fs}-${FLINK_VERSION}.jar' in dockerfile and "for fs in hadoop presto" in dockerfile
+    assert "COPY core-site.xml /opt/hadoop/etc/hadoop/core-site.xml" in dockerfile
+    assert "COPY jars/ /opt/flink/lib/" in dockerfile
+    assert "curl" not in dockerfile and "wget" not in dockerfile  # no download in the build
+    assert "<value>file:///</value>" in (RESOURCES / "flex/pyflink/core-site.xml").read_text()
+
+
+def test_outputs(run):
+    assert {k: run.outputs[k] for k in ("flexUrl", "flinkUiUrl", "sqlGatewayUrl")} == {
+        "flexUrl": "http://127.0.0.1:3001", "flinkUiUrl": "http://127.0.0.1:8082", "sqlGatewayUrl": "http://127.0.0.1:9090"}
