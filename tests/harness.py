@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
+from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.settings import get_root_resource
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -169,6 +170,8 @@ class Run:
 def _run(config, secret_keys, stack, preview, command_stdout) -> tuple[Monitor, dict[str, Any]]:
     mocks = Mocks(command_stdout)
     monitor = Monitor(mocks)
+    # a new root stack resource for every run (set_mocks keeps the old one, outputs and all)
+    pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(
         {f"{PROJECT}:{k}": v for k, v in (config or {}).items()},
