@@ -211,7 +211,7 @@ class Fetcher:
         known = artifact.sha256 or self.lock.read().get(artifact.url, "")
         if known and (self.blobs / known).is_file():
             path = self.blobs / known
-            return path, f"{human(path.stat().st_size):>10}  from cache"
+            return path, f"{human(path.stat().st_size):>10}  from cache in {time.monotonic() - started:.1f}s"
         url = mirrored(artifact.url, self.mirror)
         try:
             tmp, digest, size = self._download(url)

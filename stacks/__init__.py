@@ -18,7 +18,14 @@ def build(settings: Settings) -> Platform:
     reads after `pulumi up`."""
     platform = Platform(settings)
     platform.outputs["stacks"] = list(settings.stacks)
+    summary = []
     for name, stack_class in STACK_CLASSES.items():
         if settings.runs(name):
+            before = set(platform.containers)
             platform.outputs.update(stack_class(platform).outputs)
+            summary.append(f"{name}: {', '.join(n for n in platform.containers if n not in before)}")
+    platform.outputs["summary"] = (
+        f"{len(platform.containers)} containers on network {settings.name('factorhouse')} "
+        f"({settings.profile} profile, {settings.edition} edition) - " + "; ".join(summary)
+    )
     return platform

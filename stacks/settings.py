@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 import pulumi
 import yaml
+from pulumi.runtime import config as pulumi_config
 
 from .catalog import DEFAULT_IMAGES, EDITIONS, default_images
 from .envfile import EnvFileError, read_env_file
@@ -150,13 +151,24 @@ def _cache_dir(value: str) -> Path:
     return Path(base) / PROJECT
 
 
+def _given_keys() -> list[str]:
+    """The keys of this project that the stack sets (the engine passes them all)."""
+    given = set(pulumi_config.CONFIG.get()) | set(pulumi_config.get_config_env())
+    return sorted(k.split(":", 1)[1] for k in given if k.startswith(f"{PROJECT}:"))
+
+
 def load() -> Settings:
     """Read every declared key, validate all of them, and return frozen settings; raise
     SettingsError naming each bad key before anything else happens."""
     errors: list[str] = []
+    declared = declarations()
+    for key in _given_keys():
+        # a typo would otherwise be ignored without a word
+        if key not in declared:
+            errors.append(f"{key}: is not a setting of {PROJECT}; the settings are {', '.join(declared)}")
     values = {
         key: _typed(key, spec, pulumi.runtime.get_config(f"{PROJECT}:{key}"), errors)
-        for key, spec in declarations().items()
+        for key, spec in declared.items()
     }
 
     stacks = values["stacks"]

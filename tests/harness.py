@@ -30,6 +30,16 @@ NETWORK = "docker:index/network:Network"
 COMMAND = "command:local:Command"
 
 
+def stand_in(folder: Path, name: str, script: str) -> Path:
+    """An executable shell script `name` in folder/bin, standing in for a real command;
+    returns the bin folder to put first on PATH."""
+    bin_dir = folder / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / name).write_text(script)
+    (bin_dir / name).chmod(0o755)
+    return bin_dir
+
+
 def fake_id(kind: str, name: str) -> str:
     return f"sha256:{hashlib.sha256(f'{kind}:{name}'.encode()).hexdigest()}"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import PROJECT_DIR
+from harness import stand_in, PROJECT_DIR
 
 SCRIPT = PROJECT_DIR / "resources/analytics/minio/create-buckets.sh"
 
@@ -29,10 +29,7 @@ esac
 
 @pytest.fixture
 def world(tmp_path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "mc").write_text(FAKE_MC)
-    (bin_dir / "mc").chmod(0o755)
+    bin_dir = stand_in(tmp_path, "mc", FAKE_MC)
     store = tmp_path / "store"
     store.mkdir()
     env = {

@@ -103,3 +103,9 @@ def test_outputs_list_what_runs():
     run = run_program({"stacks": json.dumps(["analytics"])})
     assert run.outputs["stacks"] == ["analytics"]
     assert "kpowUrl" not in run.outputs and "jupyterUrl" in run.outputs
+    assert run.outputs["summary"] == ("5 containers on network factorhouse (full profile, trial edition) - "
+                                      "analytics: minio, mc, rest, spark-iceberg, postgres")
+    lite = run_program({"stacks": json.dumps(["kpow", "pinot"]), "profile": "lite", "namePrefix": "a-"})
+    assert lite.outputs["summary"] == (
+        "8 containers on network a-factorhouse (lite profile, trial edition) - "
+        "kpow: zookeeper, kafka-1, schema, connect, kpow; pinot: pinot-controller, pinot-broker, pinot-server")

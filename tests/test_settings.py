@@ -69,6 +69,7 @@ def test_a_changed_default_in_pulumi_yaml_changes_the_settings(monkeypatch):
     ({"minioPassword": "short"}, "minioPassword", ["8 characters"]),
     ({"postgresPassword": ""}, "postgresPassword", ["empty"]),
     ({"downloadMirror": "ftp://mirror"}, "downloadMirror", ["'ftp://mirror'", "https://"]),
+    ({"profle": "lite"}, "profle", ["not a setting", "profile"]),
 ])
 def test_a_bad_value_stops_before_any_resource_with_one_clear_line(config, key, words):
     message, made = failure(config)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from harness import stand_in
+
 from scripts import stack
 
 FAKE_PULUMI = r"""#!/bin/sh
@@ -21,10 +23,7 @@ exit 0
 
 @pytest.fixture
 def world(tmp_path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "pulumi").write_text(FAKE_PULUMI)
-    (bin_dir / "pulumi").chmod(0o755)
+    bin_dir = stand_in(tmp_path, "pulumi", FAKE_PULUMI)
     project = tmp_path / "project"
     project.mkdir()
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path / "home"), "CALLS": str(tmp_path / "calls")}
