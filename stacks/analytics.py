@@ -65,7 +65,7 @@ class AnalyticsStack(pulumi.ComponentResource):
                 "CATALOG_S3_PATH__STYLE__ACCESS": "true",
                 "AWS_CBOR_DISABLE": "true",
             },
-            depends_on={"minio": "healthy"},
+            depends_on={"minio": "healthy", "mc": "completed"},
         ), self)
 
         thrift = ((10000, 10000), (10001, 10001)) if s.spark_thrift_ports else ()
@@ -79,7 +79,7 @@ class AnalyticsStack(pulumi.ComponentResource):
                 Mount("analytics/spark/spark-defaults.conf", "/opt/spark/conf/spark-defaults.conf"),
                 Mount("analytics/spark/log4j2.properties", "/opt/spark/conf/log4j2.properties"),
             ),
-            depends_on={"rest": "started", "minio": "healthy"},
+            depends_on={"rest": "started", "minio": "healthy", "mc": "completed"},
         ), self)
 
         platform.run(Service(

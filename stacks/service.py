@@ -83,12 +83,14 @@ class Service:
     command: tuple[str, ...] = ()
     entrypoint: tuple[str, ...] = ()
     healthcheck: Optional[HealthCheck] = None
-    depends_on: Mapping[str, str] = field(default_factory=dict)  # service -> started|healthy
+    # service -> "started", "healthy" (it has a health check) or "completed" (a one-shot
+    # that exited with 0), as in compose
+    depends_on: Mapping[str, str] = field(default_factory=dict)
     requires: tuple[pulumi.Resource, ...] = ()  # set-up resources that must finish first
     restart: str = "no"
     memory_mb: Optional[int] = None
     always_pull: bool = False  # follow a moving tag such as :latest
-    one_shot: bool = False  # runs to completion, then stays exited
+    one_shot: bool = False  # runs to completion (`pulumi up` waits for it), then stays exited
     replace_when: tuple[pulumi.Input[str], ...] = ()  # values whose change re-creates it
 
 
@@ -179,10 +181,13 @@ class Platform:
                 raise ValueError(f"{service.name} depends on {name}, which is not made (yet)")
             if condition == "healthy" and self._services[name].healthcheck is None:
                 raise ValueError(f"{service.name} waits for {name} to be healthy, which has no health check")
-            if condition not in ("started", "healthy"):
+            if condition == "completed" and not self._services[name].one_shot:
+                raise ValueError(f"{service.name} waits for {name} to complete, which is not a one-shot")
+            if condition not in ("started", "healthy", "completed"):
                 raise ValueError(f"{service.name}: unknown condition {condition!r}")
-            # A container with a health check is only created once healthy (`wait`), so
-            # depending on it means starting after it is healthy.
+            # A container with a health check is only created once healthy (`wait`), and
+            # a one-shot once it has exited (`attach`), so depending on it means starting
+            # after it is healthy or done.
             deps.append(self.containers[name])
         return deps + list(service.requires)
 
@@ -245,6 +250,8 @@ class Platform:
             restart=service.restart,
             memory=service.memory_mb,
             must_run=not service.one_shot,
+            attach=service.one_shot or None,
+            logs=service.one_shot or None,
             destroy_grace_seconds=STOP_GRACE_SECONDS,
             labels=labels,
             opts=pulumi.ResourceOptions(
@@ -256,6 +263,17 @@ class Platform:
                 replace_on_changes=["healthcheck"] if check else None,
             ),
         )
+        if service.one_shot:
+            name = s.name(service.container)
+            container.exit_code.apply(lambda code: _report_failure(name, code, container))
         self.containers[service.name] = container
         self._services[service.name] = service
         return container
+
+
+def _report_failure(name: str, exit_code: Optional[int], container: docker.Container) -> None:
+    """A one-shot that failed fails `pulumi up`, with a line that says what to do."""
+    if exit_code:
+        pulumi.log.error(
+            f"{name} exited with code {int(exit_code)}: see `docker logs {name}`; once fixed, "
+            f"`docker rm {name}` and `make up` run it again", resource=container)

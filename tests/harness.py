@@ -8,6 +8,7 @@ dependencies and the resource options of every registration.
 from __future__ import annotations
 
 import hashlib
+import logging
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,8 +85,9 @@ class Registration:
 
 
 class Mocks(pulumi_mocks.Mocks):
-    def __init__(self, command_stdout: dict[str, str] | None = None):
+    def __init__(self, command_stdout: dict[str, str] | None = None, exit_codes: dict[str, int] | None = None):
         self.command_stdout = command_stdout or {}
+        self.exit_codes = exit_codes or {}
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
         state = dict(args.inputs)
@@ -93,6 +95,8 @@ class Mocks(pulumi_mocks.Mocks):
             state["imageId"] = fake_id("image", plain(args.inputs.get("name", args.name)))
         if args.typ == COMMAND:
             state["stdout"] = self.command_stdout.get(args.name, fake_id("built", args.name))
+        if args.typ == CONTAINER and args.inputs.get("attach"):
+            state["exitCode"] = self.exit_codes.get(args.name, 0)
         return f"{args.name}-id", state
 
     def call(self, args: pulumi_mocks.MockCallArgs):
@@ -127,9 +131,10 @@ class Monitor(pulumi_mocks.MockMonitor):
 class Run:
     """What one run of the program registered and exported."""
 
-    def __init__(self, monitor: Monitor, outputs: dict[str, Any]):
+    def __init__(self, monitor: Monitor, outputs: dict[str, Any], errors: list[str]):
         self.registrations = monitor.registrations
         self.outputs = outputs
+        self.errors = errors  # what the program logged as errors
         self._by_urn = {r.urn: r for r in self.registrations}
 
     def of_type(self, kind: str) -> list[Registration]:
@@ -177,12 +182,24 @@ class Run:
         return {v["containerPath"]: v for v in self.container(name).get("volumes", [])}
 
 
-def _run(config, secret_keys, stack, preview, command_stdout) -> tuple[Monitor, dict[str, Any]]:
-    mocks = Mocks(command_stdout)
+class _ErrorLog(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def _run(config, secret_keys, stack, preview, command_stdout, exit_codes=None):
+    mocks = Mocks(command_stdout, exit_codes)
+    errors = _ErrorLog()
+    logger = logging.getLogger(f"pulumi-mocks-{id(errors)}")
+    logger.addHandler(errors)
     monitor = Monitor(mocks)
     # a new root stack resource for every run (set_mocks keeps the old one, outputs and all)
     pulumi_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, logger=logger)
     pulumi.runtime.set_all_config(
         {f"{PROJECT}:{k}": v for k, v in (config or {}).items()},
         [f"{PROJECT}:{k}" for k in secret_keys],
@@ -200,11 +217,12 @@ def _run(config, secret_keys, stack, preview, command_stdout) -> tuple[Monitor, 
     except Exception as error:
         error.registrations = monitor.registrations  # what was made before it failed
         raise
-    return monitor, exported
+    return monitor, exported, errors.messages
 
 
 def run_program(config: dict[str, str] | None = None, secret_keys: tuple[str, ...] = (),
-                stack: str = "dev", preview: bool = False, command_stdout: dict[str, str] | None = None) -> Run:
+                stack: str = "dev", preview: bool = False, command_stdout: dict[str, str] | None = None,
+                exit_codes: dict[str, int] | None = None) -> Run:
     """Run __main__.py under mocks with the given config (values as the CLI passes them:
-    strings, and lists and maps as JSON)."""
-    return Run(*_run(config, secret_keys, stack, preview, command_stdout))
+    strings, and lists and maps as JSON); exit_codes are those of one-shot containers."""
+    return Run(*_run(config, secret_keys, stack, preview, command_stdout, exit_codes))

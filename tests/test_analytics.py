@@ -94,10 +94,20 @@ def test_bucket_setup_runs_once_after_minio_is_healthy_and_deletes_nothing(run):
     assert env["MINIO_ROOT_USER"] == "admin" and env["MINIO_ROOT_PASSWORD"] == "password"
     assert run.secret("mc", "envs")
     assert "minio" in run.depends_on(mc) and run.container("minio")["wait"] is True
+    # `pulumi up` waits for it to finish, and the catalog and Spark start once it has
+    assert mc["attach"] is True and mc["logs"] is True
+    assert "mc" in run.depends_on(run.container("rest")) and "mc" in run.depends_on(run.container("spark-iceberg"))
+    assert run.errors == []
     script = (RESOURCES / "analytics/minio/create-buckets.sh").read_text()
     code = [l for l in script.splitlines() if not l.lstrip().startswith("#")]
     for forbidden in (" rb ", " rm ", "--force", "--dangerous", "remove"):
         assert not any(forbidden in f" {l} " for l in code), forbidden
+
+
+def test_a_failed_bucket_setup_fails_pulumi_up_with_a_clear_line():
+    run = run_program({**ANALYTICS, "namePrefix": "alice-"}, exit_codes={"mc": 1})
+    assert run.errors == ["alice-mc exited with code 1: see `docker logs alice-mc`; once fixed, "
+                          "`docker rm alice-mc` and `make up` run it again"]
 
 
 def test_bucket_setup_reruns_when_the_bucket_list_or_minio_changes(run, monkeypatch):
