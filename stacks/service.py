@@ -89,7 +89,7 @@ class Service:
     requires: tuple[pulumi.Resource, ...] = ()  # set-up resources that must finish first
     restart: str = "no"
     memory_mb: Optional[int] = None
-    always_pull: bool = False  # follow a moving tag such as :latest
+    always_pull: bool = False  # follow `latest` (a pinned tag or digest is pulled once)
     one_shot: bool = False  # runs to completion (`pulumi up` waits for it), then stays exited
     replace_when: tuple[pulumi.Input[str], ...] = ()  # values whose change re-creates it
 
@@ -104,6 +104,14 @@ def content_hash(paths: Sequence[Path]) -> str:
             digest.update(str(file.relative_to(root.parent)).encode() + b"\0")
             digest.update(file.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def _is_latest(reference: str) -> bool:
+    """Whether a reference names the moving `latest` tag (explicitly or by default)."""
+    if "@" in reference:
+        return False
+    last = reference.rsplit("/", 1)[-1]
+    return ":" not in last or last.endswith(":latest")
 
 
 def _seconds(value: int) -> str:
@@ -133,6 +141,7 @@ class Platform:
     def pull(self, reference: str, always: bool = False) -> docker.RemoteImage:
         """One RemoteImage per reference, shared by every service that runs it. Images stay
         on the engine on destroy (`keep_locally`): pulling them again is slow."""
+        always = always and _is_latest(reference)
         key = reference + ("@always" if always else "")
         if key in self._images:
             return self._images[key]

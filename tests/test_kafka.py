@@ -163,6 +163,12 @@ def test_kpow_follows_latest_by_digest(run):
     assert image["pullTriggers"] == [digest]
 
 
+def test_a_pinned_kpow_image_is_pulled_once_without_asking_the_registry():
+    run = run_program({**KAFKA, "images": json.dumps({"kpow": "factorhouse/kpow:94.1"})})
+    assert run.image_of("kpow") == "factorhouse/kpow:94.1"
+    assert run.one("docker:index/remoteImage:RemoteImage", "image-factorhouse-kpow-94.1").get("pullTriggers") is None
+
+
 def test_kpow_auth_files():
     jaas = (RESOURCES / "kpow/jaas/hash-jaas.conf").read_text()
     assert jaas.lstrip().startswith("kpow {")
