@@ -3,6 +3,9 @@ taskmanagers, the SQL gateway and Flex."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import tempfile
 from pathlib import Path
 
 import pulumi
@@ -41,11 +44,18 @@ def flink_config(analytics: bool) -> dict[str, str]:
     return {"flink-conf.yaml": conf, "sql-client-defaults.yaml": sql}
 
 
-def write_if_changed(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists() or path.read_text() != text:
-        path.write_text(text)
-    return path
+def write_config(work_dir: Path, files: dict[str, str]) -> Path:
+    """Write the files to a folder named by their content, and return it. A preview that
+    changes them writes a new folder and never touches the files that running
+    containers mount; the new folder's path replaces the containers on `up`."""
+    digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:12]
+    folder = work_dir / f"flink-conf-{digest}"
+    if not folder.is_dir():
+        staging = Path(tempfile.mkdtemp(dir=work_dir, prefix=".flink-conf-"))
+        for name, text in files.items():
+            (staging / name).write_text(text)
+        staging.rename(folder)
+    return folder
 
 
 class FlinkStack(pulumi.ComponentResource):
@@ -62,10 +72,11 @@ class FlinkStack(pulumi.ComponentResource):
             jars=jars, parent=self,
         )
 
-        conf_dir = platform.work_dir / "flink-conf"
+        platform.work_dir.mkdir(parents=True, exist_ok=True)
+        files = flink_config(analytics)
+        conf_dir = write_config(platform.work_dir, files)
         mounts = tuple(
-            Mount(write_if_changed(conf_dir / name, text), f"/opt/flink/conf/{name}")
-            for name, text in flink_config(analytics).items()
+            Mount(conf_dir / name, f"/opt/flink/conf/{name}", tracked=False) for name in files
         ) + (Mount(connectors.folder, "/tmp/connector", tracked=False),)
         env: dict[str, pulumi.Input[str]] = {"HADOOP_CONF_DIR": "/opt/hadoop/etc/hadoop", "AWS_REGION": "us-east-1"}
         if analytics:

@@ -60,8 +60,8 @@ class Mount:
     source: str | Path
     target: str
     read_only: bool = True
-    # A change to a tracked file's content replaces the container; downloads are not
-    # tracked (their folder is named by their content already).
+    # A change to a tracked file's content replaces the container; downloads and
+    # generated files are not tracked (their folder is named by their content already).
     tracked: bool = True
 
     @property

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -36,7 +37,9 @@ def test_every_flink_container_runs_the_built_image(run, service):
     mounts = run.mounts(service)
     for name in ("flink-conf.yaml", "sql-client-defaults.yaml"):
         mount = mounts[f"/opt/flink/conf/{name}"]
-        assert mount["readOnly"] and mount["hostPath"] == str(PROJECT_DIR / ".work/dev/flink-conf" / name)
+        assert mount["readOnly"] and mount["hostPath"].startswith(str(PROJECT_DIR / ".work/dev/flink-conf-"))
+        # the mounted file is the repository's, as written (with the analytics stack)
+        assert Path(mount["hostPath"]).read_text() == (RESOURCES / "flex/conf" / name).read_text()
     download = run.one(COMMAND, "download-flink-connectors")
     assert mounts["/tmp/connector"]["hostPath"] in download["create"]
     assert "download-flink-connectors" in run.depends_on(container)
@@ -125,19 +128,22 @@ def test_flink_configuration_facts():
     assert sql["catalogs"][0]["name"] == "demo" and sql["execution"]["default-catalog"] == "demo"
 
 
-def test_without_analytics_flink_has_no_iceberg_catalog_or_minio():
-    run = run_program({"stacks": json.dumps(["flex"])})
-    conf = yaml.safe_load((PROJECT_DIR / ".work/dev/flink-conf/flink-conf.yaml").read_text())
+def mounted(run, service, name):
+    return Path(run.mounts(service)[f"/opt/flink/conf/{name}"]["hostPath"]).read_text()
+
+
+def test_without_analytics_flink_has_no_iceberg_catalog_or_minio(run):
+    alone = run_program({"stacks": json.dumps(["flex"])})
+    conf = yaml.safe_load(mounted(alone, "jobmanager", "flink-conf.yaml"))
     assert not any(k.startswith(("fs.s3a.", "sql.")) for k in conf)
-    assert conf["jobmanager.rpc.address"] == "jobmanager"
-    sql = yaml.safe_load((PROJECT_DIR / ".work/dev/flink-conf/sql-client-defaults.yaml").read_text())
+    assert conf["jobmanager.rpc.address"] == "jobmanager" and conf["rest.port"] == 8081
+    sql = yaml.safe_load(mounted(alone, "jobmanager", "sql-client-defaults.yaml"))
     assert "catalogs" not in sql and "default-catalog" not in sql["execution"]
-    assert "AWS_SECRET_ACCESS_KEY" not in run.env("jobmanager")
-    # and back: choosing analytics again restores them, and the label changes so the
-    # containers are replaced with the new configuration
-    with_analytics = run_program(FLINK)
-    assert "sql.default-catalog" in (PROJECT_DIR / ".work/dev/flink-conf/flink-conf.yaml").read_text()
-    assert run.container("jobmanager")["labels"] != with_analytics.container("jobmanager")["labels"]
+    assert "AWS_SECRET_ACCESS_KEY" not in alone.env("jobmanager")
+    # the files that the other configuration mounts are untouched (a preview writes
+    # beside them), and the new path replaces the containers
+    assert "sql.default-catalog" in mounted(run, "jobmanager", "flink-conf.yaml")
+    assert alone.mounts("taskmanager-1")["/opt/flink/conf/flink-conf.yaml"] != run.mounts("taskmanager-1")["/opt/flink/conf/flink-conf.yaml"]
 
 
 def test_the_build_step(run):
