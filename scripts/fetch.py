@@ -251,7 +251,7 @@ class Fetcher:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures = [pool.submit(self.blob, a) for a in artifacts]
             errors, blobs = [], []
-            for artifact, future in zip(artifacts, futures):
+            for artifact, future in zip(artifacts, futures, strict=True):
                 try:
                     blob, line = future.result()
                     blobs.append(blob)
@@ -263,10 +263,10 @@ class Fetcher:
         dest.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.partial-"))
         try:
-            for artifact, blob in zip(artifacts, blobs):
+            for artifact, blob in zip(artifacts, blobs, strict=True):
                 place(artifact, blob, staging)
             (staging / ".manifest.json").write_text(
-                json.dumps({a.name: {"url": a.url, "sha256": b.name} for a, b in zip(artifacts, blobs)}, indent=2, sort_keys=True) + "\n")
+                json.dumps({a.name: {"url": a.url, "sha256": b.name} for a, b in zip(artifacts, blobs, strict=True)}, indent=2, sort_keys=True) + "\n")
             os.rename(staging, dest)
         except OSError as error:
             raise FetchError(f"[{name}] could not lay out {dest}: {error}") from error

@@ -4,7 +4,6 @@ sets anonymous read access, and never removes a bucket or an object."""
 
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 
