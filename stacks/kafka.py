@@ -16,7 +16,7 @@ def broker_count(lite: bool) -> int:
 
 
 def bootstrap_servers(lite: bool) -> str:
-    """Bootstrap servers inside the network: kafka-N on internal port 1909(N+1)."""
+    """Bootstrap servers inside the network: kafka-N listens internally on 19091+N."""
     return ",".join(f"kafka-{n}:{19091 + n}" for n in range(1, broker_count(lite) + 1))
 
 
