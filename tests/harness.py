@@ -191,6 +191,30 @@ class _ErrorLog(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+def check_factorhouse_app(run: Run, product: str, host_port: int, waits_for: str) -> dict[str, str]:
+    """The facts that Kpow and Flex share in the trial edition (SPEC.md sections 1 and 2);
+    returns the container's settings for the product's own checks."""
+    app = run.container(product)
+    assert app["name"] == f"{product}-ee"
+    assert run.image_of(product).startswith(f"factorhouse/{product}:latest@sha256:")  # follows latest
+    assert run.ports(product) == [("127.0.0.1", host_port, 3000)]
+    assert app["restart"] == "always" and app["memory"] == 2048
+    env = run.env(product)
+    assert env["JAVA_TOOL_OPTIONS"] == f"-Djava.security.auth.login.config=/etc/{product}/jaas/hash-jaas.conf"
+    assert env["AUTH_PROVIDER_TYPE"] == "jetty"
+    assert env["RBAC_CONFIGURATION_FILE"] == f"/etc/{product}/rbac/hash-rbac.yml"
+    for key in ("LICENSE_ID", "LICENSE_CODE", "LICENSEE", "LICENSE_EXPIRY", "LICENSE_SIGNATURE"):
+        assert key in env
+    assert run.secret(product, "envs"), "licence and password settings must be secret"
+    mounts = run.mounts(product)
+    for folder in ("jaas", "rbac"):
+        assert mounts[f"/etc/{product}/{folder}"]["hostPath"] == str(PROJECT_DIR / "resources" / product / folder)
+        assert mounts[f"/etc/{product}/{folder}"]["readOnly"]
+    # starts only once it is healthy: that container is created with wait=True, this one after it
+    assert waits_for in run.depends_on(app) and run.container(waits_for)["wait"] is True
+    return env
+
+
 def _run(config, secret_keys, stack, preview, command_stdout, exit_codes=None):
     mocks = Mocks(command_stdout, exit_codes)
     errors = _ErrorLog()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import COMMAND, PROJECT_DIR, fake_id, run_program
+from harness import COMMAND, PROJECT_DIR, check_factorhouse_app, fake_id, run_program
 
 RESOURCES = PROJECT_DIR / "resources"
 FLINK = {"stacks": json.dumps(["flex", "analytics"])}
@@ -75,24 +75,12 @@ def test_sql_gateway(run):
 
 
 def test_flex_trial(run):
-    flex = run.container("flex")
-    assert flex["name"] == "flex-ee"
-    assert run.image_of("flex").startswith("factorhouse/flex:latest@sha256:")
-    assert run.ports("flex") == [("127.0.0.1", 3001, 3000)]
-    assert flex["restart"] == "always" and flex["memory"] == 2048
-    env = run.env("flex")
+    env = check_factorhouse_app(run, "flex", 3001, waits_for="jobmanager")
     assert {k: env[k] for k in ("FLINK_REST_URL", "ENVIRONMENT_NAME", "ALLOW_FLINK_SUBMIT", "ALLOW_FLINK_JOB_TERMINATE",
                                 "ALLOW_FLINK_JAR_DELETE", "ALLOW_FLINK_JOB_EDIT")} == {
         "FLINK_REST_URL": "http://jobmanager:8081", "ENVIRONMENT_NAME": "Local Flink Cluster",
         "ALLOW_FLINK_SUBMIT": "true", "ALLOW_FLINK_JOB_TERMINATE": "true",
         "ALLOW_FLINK_JAR_DELETE": "true", "ALLOW_FLINK_JOB_EDIT": "true"}
-    assert env["RBAC_CONFIGURATION_FILE"] == "/etc/flex/rbac/hash-rbac.yml"
-    assert env["JAVA_TOOL_OPTIONS"] == "-Djava.security.auth.login.config=/etc/flex/jaas/hash-jaas.conf"
-    assert "LICENSE_SIGNATURE" in env and run.secret("flex", "envs")
-    mounts = run.mounts("flex")
-    assert mounts["/etc/flex/jaas"]["hostPath"] == str(RESOURCES / "flex/jaas")
-    assert mounts["/etc/flex/rbac"]["hostPath"] == str(RESOURCES / "flex/rbac")
-    assert "jobmanager" in run.depends_on(flex) and run.container("jobmanager")["wait"] is True
 
 
 def test_flex_community():
