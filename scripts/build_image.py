@@ -41,8 +41,8 @@ def tree_hash(root: Path, build_args: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
-def docker(*args: str, capture: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], text=True, capture_output=capture)
+def docker(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *args], text=True, capture_output=True)
 
 
 def image_id(reference: str) -> str | None:

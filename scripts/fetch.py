@@ -138,7 +138,6 @@ class Lock:
 
 class Fetcher:
     def __init__(self, cache: Path, mirror: str = "", log=print):
-        self.cache = cache
         self.blobs = cache / "blobs"
         self.blobs.mkdir(parents=True, exist_ok=True)
         self.mirror = mirror

@@ -11,6 +11,7 @@ from pathlib import Path
 import pulumi
 import yaml
 
+from .analytics import s3_credentials
 from .factorhouse import factorhouse_app
 from .service import Mount, Platform, Service, curl_check
 from .settings import RESOURCES
@@ -81,7 +82,7 @@ class FlinkStack(pulumi.ComponentResource):
         env: dict[str, pulumi.Input[str]] = {"HADOOP_CONF_DIR": "/opt/hadoop/etc/hadoop", "AWS_REGION": "us-east-1"}
         if analytics:
             # the MinIO credentials, for S3A and Iceberg's S3FileIO (AWS default chain)
-            env.update({"AWS_ACCESS_KEY_ID": s.minio_user, "AWS_SECRET_ACCESS_KEY": s.minio_password})
+            env.update(s3_credentials(platform))
 
         def flink(name: str, command: tuple[str, ...], **more) -> Service:
             return Service(name=name, container=name, image=image.stdout, command=command,
