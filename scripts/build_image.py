@@ -1,44 +1,38 @@
 #!/usr/bin/env python3
-"""Builds a Docker image from a context folder, tagged by the content it was built from.
+"""Builds a Docker image under a tag named by its content, unless the engine has it.
 
-    build_image.py build --context DIR --repo REPO [--build-arg K=V]... [--add SRC=DEST]...
-    build_image.py remove --repo REPO IMAGE_ID
+    build_image.py build --context DIR --tag REPO:TAG [--build-arg K=V]... [--add SRC=DEST]...
+    build_image.py remove REPO:TAG
 
-`build` assembles the context (DIR plus each SRC copied to DEST inside it), hashes it
-with the build arguments, and builds REPO:<hash> unless that tag already exists; it
-prints the image id, and nothing else, on stdout (Pulumi feeds it to the containers).
-Progress and docker's own output go to stderr; a failed build exits non-zero with
-docker's error. `remove` removes the REPO tags of IMAGE_ID (never an image in use).
+The engine is the one DOCKER_HOST names (local or remote), else the default one.
+
+`build` does nothing when the engine already has TAG (the caller names the tag by
+everything the image is made from, so an unchanged image is never built or sent again).
+Otherwise it assembles the context (DIR plus each SRC copied to DEST inside it), makes
+every folder 0755 and every file 0644 (0755 when executable), so that any user an image
+runs as can read what it was given whatever the umask, and builds it with --force-rm,
+so that a failed build leaves no container behind. It prints the image id, and nothing
+else, on stdout (Pulumi feeds it to the containers); progress and docker's own output go
+to stderr; a failed build exits non-zero with docker's error.
+`remove` untags REPO:TAG (never an image a container still uses); a missing tag is fine.
 Standard library only: the Pulumi command resource runs it with any python3.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or imported
+from modes import readable_by_all  # noqa: E402
+
 
 def log(message: str) -> None:
     print(f"build_image: {message}", file=sys.stderr, flush=True)
-
-
-def tree_hash(root: Path, build_args: dict[str, str]) -> str:
-    """SHA-256 of every file's relative path, mode and content under root, and of the
-    build arguments, in a fixed order."""
-    digest = hashlib.sha256()
-    for key in sorted(build_args):
-        digest.update(f"arg {key}={build_args[key]}\0".encode())
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel = path.relative_to(root).as_posix()
-        digest.update(f"file {rel} {path.stat().st_mode & 0o111:o}\0".encode())
-        digest.update(path.read_bytes())
-        digest.update(b"\0")
-    return digest.hexdigest()
 
 
 def docker(*args: str) -> subprocess.CompletedProcess:
@@ -60,28 +54,34 @@ def pairs(values: list[str], what: str) -> list[tuple[str, str]]:
     return out
 
 
-def build(context: Path, repo: str, build_args: dict[str, str], adds: list[tuple[str, str]]) -> str:
+def stage(context: Path, adds: list[tuple[str, str]], into: Path) -> Path:
+    """The build context: a copy of DIR with each SRC at DEST, readable by all."""
+    staged = into / "context"
+    shutil.copytree(context, staged)
+    for source, dest in adds:
+        src, target = Path(source), staged / dest
+        if not src.exists():
+            raise SystemExit(f"build_image: {source} does not exist (needed as {dest} in the context)")
+        if src.is_dir():
+            shutil.copytree(src, target, dirs_exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, target)
+    readable_by_all(staged)
+    return staged
+
+
+def build(context: Path, tag: str, build_args: dict[str, str], adds: list[tuple[str, str]]) -> str:
+    existing = image_id(tag)
+    if existing:
+        log(f"{tag} is on the engine already")
+        return existing
     if not (context / "Dockerfile").is_file():
         raise SystemExit(f"build_image: no Dockerfile in {context}")
     with tempfile.TemporaryDirectory(prefix="build-context-") as tmp:
-        staged = Path(tmp) / "context"
-        shutil.copytree(context, staged)
-        for source, dest in adds:
-            src, target = Path(source), staged / dest
-            if not src.exists():
-                raise SystemExit(f"build_image: {source} does not exist (needed as {dest} in the context)")
-            if src.is_dir():
-                shutil.copytree(src, target, dirs_exist_ok=True)
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, target)
-        tag = f"{repo}:{tree_hash(staged, build_args)[:20]}"
-        existing = image_id(tag)
-        if existing:
-            log(f"{tag} is up to date")
-            return existing
+        staged = stage(context, adds, Path(tmp))
         log(f"building {tag}")
-        command = ["build", "--tag", tag, "--label", f"dev.factorhouse.local.context={tag}"]
+        command = ["build", "--force-rm", "--tag", tag, "--label", f"dev.factorhouse.local.image={tag}"]
         for key, value in sorted(build_args.items()):
             command += ["--build-arg", f"{key}={value}"]
         # docker's progress goes to our stderr; stdout stays for the image id
@@ -95,15 +95,14 @@ def build(context: Path, repo: str, build_args: dict[str, str], adds: list[tuple
     return built
 
 
-def remove(repo: str, image: str) -> None:
-    result = docker("image", "inspect", "--format", "{{range .RepoTags}}{{println .}}{{end}}", image)
-    if result.returncode != 0:
-        log(f"{image} is gone already")
-        return
-    for tag in result.stdout.split():
-        if tag.rsplit(":", 1)[0] == repo:
-            untag = docker("image", "rm", tag)
-            log(f"removed {tag}" if untag.returncode == 0 else f"kept {tag}: {untag.stderr.strip()}")
+def remove(tag: str) -> None:
+    result = docker("image", "rm", tag)
+    if result.returncode == 0:
+        log(f"removed {tag}")
+    elif "No such image" in result.stderr:
+        log(f"{tag} is gone already")
+    else:
+        log(f"kept {tag}: {result.stderr.strip()}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,19 +110,18 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="action", required=True)
     b = sub.add_parser("build")
     b.add_argument("--context", required=True, type=Path)
-    b.add_argument("--repo", required=True)
+    b.add_argument("--tag", required=True)
     b.add_argument("--build-arg", action="append", default=[])
     b.add_argument("--add", action="append", default=[])
     r = sub.add_parser("remove")
-    r.add_argument("--repo", required=True)
-    r.add_argument("image", nargs="?", default="")
+    r.add_argument("tag")
     args = parser.parse_args(argv)
     if shutil.which("docker") is None:
         raise SystemExit("build_image: the docker command is not on PATH")
     if args.action == "build":
-        print(build(args.context.resolve(), args.repo, dict(pairs(args.build_arg, "--build-arg")), pairs(args.add, "--add")))
-    elif args.image:
-        remove(args.repo, args.image)
+        print(build(args.context.resolve(), args.tag, dict(pairs(args.build_arg, "--build-arg")), pairs(args.add, "--add")))
+    else:
+        remove(args.tag)
     return 0
 
 

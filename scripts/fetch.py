@@ -15,7 +15,8 @@ recorded in CACHE/lock.json and every later download must match it.
 
 Downloads go to CACHE/blobs/<sha256> (temp file, verified, then renamed), so a second run
 touches no network. DIR is assembled in a temp folder beside it and renamed into place
-only when complete: it holds every artifact or does not exist. With --mirror,
+only when complete: it holds every artifact or does not exist. Its folders are 0755 and
+its files 0644, whatever the umask. With --mirror,
 https://HOST/PATH is fetched from MIRROR/HOST/PATH. Standard library only.
 """
 
@@ -41,6 +42,9 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or imported
+from modes import readable_by_all  # noqa: E402
 
 try:
     import fcntl  # POSIX: lock.json is shared by groups that run at the same time
@@ -266,6 +270,7 @@ class Fetcher:
                 place(artifact, blob, staging)
             (staging / ".manifest.json").write_text(
                 json.dumps({a.name: {"url": a.url, "sha256": b.name} for a, b in zip(artifacts, blobs, strict=True)}, indent=2, sort_keys=True) + "\n")
+            readable_by_all(staging)
             os.rename(staging, dest)
         except OSError as error:
             raise FetchError(f"[{name}] could not lay out {dest}: {error}") from error

@@ -6,7 +6,7 @@ from .analytics import AnalyticsStack
 from .flink import FlinkStack
 from .kafka import KafkaStack
 from .pinot import PinotStack
-from .service import Platform
+from .platform import Platform
 from .settings import Settings
 
 # in this order: Pinot uses the Kafka stack's Zookeeper when it runs

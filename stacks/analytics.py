@@ -1,11 +1,12 @@
-"""Analytics stack (SPEC.md section 3): Spark with Iceberg, the Iceberg REST catalog,
-MinIO with its buckets, and Postgres."""
+"""Analytics stack (docs/services.md, Analytics): Spark with Iceberg, the Iceberg REST
+catalog, MinIO with its buckets, and Postgres."""
 
 from __future__ import annotations
 
 import pulumi
 
-from .service import HealthCheck, Mount, Platform, Service
+from .platform import Platform
+from .service import File, HealthCheck, Service
 
 BUCKETS = ("warehouse", "factorhouse")  # Iceberg tables, general use
 MINIO_URL = "http://minio:9000"
@@ -45,7 +46,7 @@ class AnalyticsStack(pulumi.ComponentResource):
                 "MINIO_ROOT_PASSWORD": s.minio_password,
                 "BUCKETS": " ".join(BUCKETS),
             },
-            mounts=(Mount("analytics/minio", "/setup"),),
+            files=(File("/setup", "analytics/minio"),),
             depends_on={"minio": "healthy"},
             one_shot=True,
             # a new MinIO container (without kept data) needs its buckets again
@@ -75,9 +76,9 @@ class AnalyticsStack(pulumi.ComponentResource):
             image=s.images["spark-iceberg"],
             ports=((8888, 8888), (8080, 8080)) + thrift,
             env=s3_credentials(platform),
-            mounts=(
-                Mount("analytics/spark/spark-defaults.conf", "/opt/spark/conf/spark-defaults.conf"),
-                Mount("analytics/spark/log4j2.properties", "/opt/spark/conf/log4j2.properties"),
+            files=(
+                File("/opt/spark/conf/spark-defaults.conf", "analytics/spark/spark-defaults.conf"),
+                File("/opt/spark/conf/log4j2.properties", "analytics/spark/log4j2.properties"),
             ),
             depends_on={"rest": "started", "minio": "healthy", "mc": "completed"},
         ), self)
@@ -95,7 +96,7 @@ class AnalyticsStack(pulumi.ComponentResource):
                 "PGUSER": "db_user",
                 "TZ": "UTC",
             },
-            mounts=(Mount("analytics/postgres", "/docker-entrypoint-initdb.d"),),
+            files=(File("/docker-entrypoint-initdb.d", "analytics/postgres"),),
             data=(("postgres-data", "/var/lib/postgresql/data"),),
         ), self)
 

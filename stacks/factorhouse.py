@@ -6,28 +6,27 @@ from typing import Mapping
 
 import pulumi
 
-from .service import Mount, Platform, Service
+from .platform import Platform
+from .service import File, Service
 from .settings import RESOURCES
 
 
 def factorhouse_app(platform: Platform, product: str, host_port: int, env: Mapping[str, pulumi.Input[str]],
                     depends_on: Mapping[str, str]) -> Service:
-    """Kpow or Flex of the chosen edition: its image (following `latest`), container
-    name, settings from resources/<product>/, licence and, in the trial edition, login
-    (JAAS) and RBAC files."""
+    """Kpow or Flex of the chosen edition: its image, container name, settings from
+    resources/<product>/config/<edition>.env (upstream's files), the licence and, in
+    the trial edition, the login (JAAS) and RBAC files."""
     s = platform.settings
     trial = s.edition == "trial"
     licence = s.kpow_license_file if product == "kpow" else s.flex_license_file
-    folder = RESOURCES / product
     return Service(
         name=product,
         container=f"{product}-ee" if trial else f"{product}-ce",
         image=s.images[product],
-        always_pull=True,
         ports=((host_port, 3000),),
-        env_files=(folder / "config.env",) + ((folder / "trial.env",) if trial else ()) + (licence,),
+        env_files=(RESOURCES / product / "config" / f"{s.edition}.env", licence),
         env=env,
-        mounts=(Mount(f"{product}/jaas", f"/etc/{product}/jaas"), Mount(f"{product}/rbac", f"/etc/{product}/rbac"))
+        files=(File(f"/etc/{product}/jaas", f"{product}/jaas"), File(f"/etc/{product}/rbac", f"{product}/rbac"))
         if trial else (),
         depends_on=depends_on,
         restart="always",

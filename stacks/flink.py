@@ -1,21 +1,17 @@
-"""Flink stack (SPEC.md section 2): the PyFlink image built here, a jobmanager,
+"""Flink stack (docs/services.md, Flink): the PyFlink image built here, a jobmanager,
 taskmanagers, the SQL gateway and Flex."""
 
 from __future__ import annotations
-
-import hashlib
-import json
-import tempfile
-from pathlib import Path
 
 import pulumi
 import yaml
 
 from .analytics import s3_credentials
 from .factorhouse import factorhouse_app
-from .service import Mount, Platform, Service, curl_check
+from .platform import Platform
+from .service import File, ImageBuild, Service, curl_check
 from .settings import RESOURCES
-from .setup import build_image, download
+from .setup import download
 
 FLINK_VERSION = "1.20.1"
 CONF = RESOURCES / "flex" / "conf"
@@ -45,49 +41,37 @@ def flink_config(analytics: bool) -> dict[str, str]:
     return {"flink-conf.yaml": conf, "sql-client-defaults.yaml": sql}
 
 
-def write_config(work_dir: Path, files: dict[str, str]) -> Path:
-    """Write the files to a folder named by their content, and return it. A preview that
-    changes them writes a new folder and never touches the files that running
-    containers mount; the new folder's path replaces the containers on `up`."""
-    digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:12]
-    folder = work_dir / f"flink-conf-{digest}"
-    if not folder.is_dir():
-        staging = Path(tempfile.mkdtemp(dir=work_dir, prefix=".flink-conf-"))
-        for name, text in files.items():
-            (staging / name).write_text(text)
-        staging.rename(folder)
-    return folder
-
-
 class FlinkStack(pulumi.ComponentResource):
     def __init__(self, platform: Platform, opts: pulumi.ResourceOptions | None = None):
         super().__init__("factorhouse:stacks:Flink", "flink", None, opts)
         s = platform.settings
         analytics = s.runs("analytics")
 
-        jars = download(platform, "pyflink-jars", self)
-        connectors = download(platform, "flink-connectors", self)
-        image = build_image(
-            platform, "pyflink-image", RESOURCES / "flex" / "pyflink", "factorhouse/flink",
-            build_args={"BASE_IMAGE": s.images["flink"], "FLINK_VERSION": FLINK_VERSION},
-            jars=jars, parent=self,
+        jars = download(s, platform.work_dir, "pyflink-jars", self)
+        connectors = download(s, platform.work_dir, "flink-connectors", self)
+        pyflink = ImageBuild(
+            repository="factorhouse/flink",
+            context=RESOURCES / "flex" / "pyflink",
+            base=s.images["flink"],
+            build_args={"FLINK_VERSION": FLINK_VERSION},
+            add=((jars, "jars"),),
         )
-
-        platform.work_dir.mkdir(parents=True, exist_ok=True)
-        files = flink_config(analytics)
-        conf_dir = write_config(platform.work_dir, files)
-        mounts = tuple(
-            Mount(conf_dir / name, f"/opt/flink/conf/{name}", tracked=False) for name in files
-        ) + (Mount(connectors.folder, "/tmp/connector", tracked=False),)
-        env: dict[str, pulumi.Input[str]] = {"HADOOP_CONF_DIR": "/opt/hadoop/etc/hadoop", "AWS_REGION": "us-east-1"}
+        files = tuple(File(f"/opt/flink/conf/{name}", content=text) for name, text in flink_config(analytics).items())
+        env: dict[str, pulumi.Input[str]] = {
+            "HADOOP_CONF_DIR": "/opt/hadoop/etc/hadoop",
+            "AWS_REGION": "us-east-1",
+            # the image's entrypoint writes this into flink-conf.yaml at every start
+            # (default: the container's own host name)
+            "JOB_MANAGER_RPC_ADDRESS": "jobmanager",
+        }
         if analytics:
             # the MinIO credentials, for S3A and Iceberg's S3FileIO (AWS default chain)
             env.update(s3_credentials(platform))
 
         def flink(name: str, command: tuple[str, ...], **more) -> Service:
-            return Service(name=name, container=name, image=image.stdout, command=command,
-                           env={**env, **more.pop("env", {})}, mounts=mounts,
-                           requires=(connectors.step,), **more)
+            return Service(name=name, container=name, image=pyflink, command=command,
+                           env={**env, **more.pop("env", {})}, files=files,
+                           downloads=((connectors, "/tmp/connector"),), **more)
 
         platform.run(flink(
             "jobmanager", ("jobmanager",),

@@ -1,11 +1,12 @@
-"""Kafka stack (SPEC.md section 1): Zookeeper, brokers, schema registry, Connect, Kpow."""
+"""Kafka stack (docs/services.md, Kafka): Zookeeper, brokers, schema registry, Connect, Kpow."""
 
 from __future__ import annotations
 
 import pulumi
 
 from .factorhouse import factorhouse_app
-from .service import Mount, Platform, Service, curl_check
+from .platform import Platform
+from .service import File, Service, curl_check
 from .setup import download
 
 JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
@@ -21,7 +22,7 @@ def bootstrap_servers(lite: bool) -> str:
 
 
 def zookeeper_service(platform: Platform) -> Service:
-    """Zookeeper; Pinot runs its own copy of this when the Kafka stack is not chosen."""
+    """Zookeeper, which the Kafka and Pinot stacks share (`Platform.shared`)."""
     return Service(
         name="zookeeper",
         container="zookeeper",
@@ -40,9 +41,9 @@ class KafkaStack(pulumi.ComponentResource):
         bootstrap = bootstrap_servers(s.lite)
         # Replication can be no higher than the number of brokers.
         replication = str(brokers)
-        connectors = download(platform, "kafka-connectors", self)
+        connectors = download(s, platform.work_dir, "kafka-connectors", self)
 
-        platform.run(zookeeper_service(platform), self)
+        platform.shared(zookeeper_service(platform))
 
         broker_names = []
         for n in range(1, brokers + 1):
@@ -95,7 +96,7 @@ class KafkaStack(pulumi.ComponentResource):
                 "SCHEMA_REGISTRY_AUTHENTICATION_ROLES": "schema-admin",
                 "SCHEMA_REGISTRY_OPTS": "-Djava.security.auth.login.config=/etc/schema/schema_jaas.conf",
             },
-            mounts=(Mount("kpow/schema", "/etc/schema"),),
+            files=(File("/etc/schema", "kpow/schema"),),
             depends_on=after_brokers,
         ), self)
 
@@ -123,10 +124,9 @@ class KafkaStack(pulumi.ComponentResource):
                 "CONNECT_PLUGIN_PATH": "/usr/share/java/,/etc/kafka-connect/jars",
                 "AWS_REGION": "us-east-1",  # for the Iceberg sink
             },
-            mounts=(Mount(connectors.folder, "/etc/kafka-connect/jars", tracked=False),),
+            downloads=((connectors, "/etc/kafka-connect/jars"),),
             healthcheck=curl_check("http://localhost:8083/", interval=5, timeout=3, retries=10, start_period=20),
             depends_on=after_brokers,
-            requires=(connectors.step,),
             restart="unless-stopped",
         ), self)
 

@@ -1,12 +1,13 @@
-"""Pinot stack (SPEC.md section 4): controller, broker and server on the Kafka stack's
-Zookeeper, or on a Zookeeper of its own when the Kafka stack is not chosen."""
+"""Pinot stack (docs/services.md, Pinot): controller, broker and server on the
+Zookeeper that the Kafka stack shares, made for Pinot alone when Kafka is not chosen."""
 
 from __future__ import annotations
 
 import pulumi
 
 from .kafka import zookeeper_service
-from .service import Platform, Service, curl_check
+from .platform import Platform
+from .service import Service, curl_check
 
 # role -> (upstream host port, container port, health URL path, heap full, heap lite)
 ROLES = {
@@ -26,9 +27,8 @@ class PinotStack(pulumi.ComponentResource):
     def __init__(self, platform: Platform, opts: pulumi.ResourceOptions | None = None):
         super().__init__("factorhouse:stacks:Pinot", "pinot", None, opts)
         s = platform.settings
-        if "zookeeper" not in platform.containers:
-            # upstream cannot start Pinot without the Kafka stack; we bring our own
-            platform.run(zookeeper_service(platform), self)
+        # upstream cannot start Pinot without the Kafka stack
+        platform.shared(zookeeper_service(platform))
 
         previous = ("zookeeper", "started")
         for role, (host_port, port, health, heap_full, heap_lite) in ROLES.items():

@@ -37,6 +37,7 @@ PUBLISHED_PORTS = (2181, 19000)
 
 _PREFIX = re.compile(r"^([a-z0-9][a-z0-9-]*)?$")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+_DOCKER_HOST = re.compile(r"^(unix:///\S+|(tcp|ssh)://[^\s/]+/?|npipe://\S+)$")
 _IMAGE = re.compile(r"^[a-z0-9][A-Za-z0-9._/:@-]*$")
 
 
@@ -61,6 +62,8 @@ class Settings:
     minio_password: pulumi.Output  # secret
     postgres_password: pulumi.Output  # secret
     spark_thrift_ports: bool
+    docker_host: str
+    follow_latest: bool
     download_cache: Path
     download_mirror: str
     images: Mapping[str, str]
@@ -116,8 +119,14 @@ def _typed(key: str, spec: dict, raw: str | None, errors: list[str]) -> Any:
     try:
         value = json.loads(raw)
     except json.JSONDecodeError:
-        expected = "a list" if kind == "array" else "a map"
-        errors.append(f"{key}: {raw!r} is not {expected} (JSON)")
+        value = raw
+    if kind == "array" and not isinstance(value, list):
+        example = (spec.get("default") or ["VALUE"])[0]
+        errors.append(f"{key}: {raw!r} is not a list; set it item by item, e.g. "
+                      f"pulumi config set --path '{key}[0]' {example}")
+        return _default(spec)
+    if kind != "array" and not isinstance(value, dict):
+        errors.append(f"{key}: {raw!r} is not a map; set it key by key, e.g. pulumi config set --path '{key}.KEY' VALUE")
         return _default(spec)
     return value
 
@@ -172,7 +181,7 @@ def load() -> Settings:
     }
 
     stacks = values["stacks"]
-    if not isinstance(stacks, list) or not stacks or not all(isinstance(s, str) for s in stacks):
+    if not stacks or not all(isinstance(s, str) for s in stacks):
         errors.append(f"stacks: {stacks!r} is not allowed; give a non-empty list from {', '.join(STACKS)}")
         stacks = []
     else:
@@ -186,15 +195,16 @@ def load() -> Settings:
     _one_of("profile", values["profile"], PROFILES, errors)
 
     try:
-        ipaddress.ip_address(values["bindAddress"])
+        exposed = not ipaddress.ip_address(values["bindAddress"]).is_loopback
     except ValueError:
         errors.append(f"bindAddress: {values['bindAddress']!r} is not allowed; give an IP address of the host, such as 127.0.0.1 or 0.0.0.0")
-    host = values["hostAddress"]
-    if not _HOSTNAME.match(host):
+        exposed = False
+    address = values["hostAddress"]
+    if not _HOSTNAME.match(address):
         try:
-            ipaddress.ip_address(host)
+            ipaddress.ip_address(address)
         except ValueError:
-            errors.append(f"hostAddress: {host!r} is not allowed; give an IP address or a host name")
+            errors.append(f"hostAddress: {address!r} is not allowed; give an IP address or a host name")
 
     offset = values["portOffset"]
     low, high = PUBLISHED_PORTS
@@ -215,6 +225,19 @@ def load() -> Settings:
         # MinIO refuses to start with a shorter root password
         errors.append("minioPassword: fewer than 8 characters is not allowed (MinIO refuses it)")
 
+    if exposed and "analytics" in chosen:
+        # published beyond this machine, a default password is everybody's password
+        for key in ("minioPassword", "postgresPassword"):
+            if values[key] == _default(declared[key]):
+                errors.append(f"{key}: the default password is not allowed when bindAddress "
+                              f"{values['bindAddress']} publishes ports to other machines; "
+                              f"set your own with `pulumi config set --secret {key} ...`")
+
+    host = values["dockerHost"]
+    if host and not _DOCKER_HOST.match(host):
+        errors.append(f"dockerHost: {host!r} is not allowed; give unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST, "
+                      "or leave it empty for the default engine")
+
     mirror = values["downloadMirror"].rstrip("/")
     if mirror and not re.match(r"^(https?|file)://", mirror):
         errors.append(f"downloadMirror: {mirror!r} is not allowed; give an http://, https:// or file:// URL")
@@ -222,16 +245,13 @@ def load() -> Settings:
     images = values["images"]
     edition = values["edition"] if values["edition"] in EDITIONS else EDITIONS[0]
     resolved = default_images(edition)
-    if not isinstance(images, dict):
-        errors.append(f"images: {images!r} is not allowed; give a map of image key to image")
-    else:
-        for key, image in sorted(images.items()):
-            if key not in DEFAULT_IMAGES:
-                errors.append(f"images: {key!r} is not an image key; use any of {', '.join(DEFAULT_IMAGES)}")
-            elif not isinstance(image, str) or not _IMAGE.match(image):
-                errors.append(f"images.{key}: {image!r} is not an image reference such as repo/name:tag")
-            else:
-                resolved[key] = image
+    for key, image in sorted(images.items()):
+        if key not in DEFAULT_IMAGES:
+            errors.append(f"images: {key!r} is not an image key; use any of {', '.join(DEFAULT_IMAGES)}")
+        elif not isinstance(image, str) or not _IMAGE.match(image):
+            errors.append(f"images.{key}: {image!r} is not an image reference such as repo/name:tag")
+        else:
+            resolved[key] = image
 
     kpow_license = _license_file("kpowLicenseFile", values["kpowLicenseFile"], errors)
     flex_license = _license_file("flexLicenseFile", values["flexLicenseFile"], errors)
@@ -244,7 +264,7 @@ def load() -> Settings:
         edition=values["edition"],
         kpow_license_file=kpow_license,
         flex_license_file=flex_license,
-        host_address=host,
+        host_address=address,
         bind_address=values["bindAddress"],
         port_offset=offset,
         name_prefix=prefix,
@@ -254,6 +274,8 @@ def load() -> Settings:
         minio_password=pulumi.Output.secret(values["minioPassword"]),
         postgres_password=pulumi.Output.secret(values["postgresPassword"]),
         spark_thrift_ports=values["sparkThriftPorts"],
+        docker_host=host,
+        follow_latest=values["followLatest"],
         download_cache=_cache_dir(values["downloadCache"]),
         download_mirror=mirror,
         images=MappingProxyType(dict(sorted(resolved.items()))),

@@ -1,6 +1,11 @@
-"""Set-up steps as pulumi-command resources: the downloads of resources/downloads.yaml
-and image builds. Each runs one of our scripts in scripts/ on `pulumi up` (never during
-preview) and again only when what it is made from changes."""
+"""Set-up steps as pulumi-command resources, each running one of our scripts in
+scripts/ (standard library only) on `pulumi up`, never during preview, and again only
+when what it is made from changes:
+
+- a download lays out one group of resources/downloads.yaml on this machine;
+- an image build builds, on the Docker engine, an image tagged by its content;
+- a health gate waits until a container's health check passes.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,13 @@ import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_command as command
 import yaml
 
-from .service import Platform, content_hash
-from .settings import PROJECT_DIR, RESOURCES
+from .settings import PROJECT_DIR, RESOURCES, Settings
 
 MANIFEST = RESOURCES / "downloads.yaml"
 MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
@@ -41,24 +46,42 @@ def manifest_group(group: str) -> list[dict]:
     return artifacts
 
 
+def content_hash(paths: Sequence[Path]) -> str:
+    """SHA-256 over the names, executable bits and contents of files and folders
+    (recursively, in a fixed order)."""
+    digest = hashlib.sha256()
+    for root in paths:
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        for file in files:
+            mode = "x" if file.stat().st_mode & 0o111 else "-"
+            digest.update(f"{file.relative_to(root.parent).as_posix()} {mode}\0".encode())
+            digest.update(file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def docker_environment(settings: Settings) -> Optional[dict[str, str]]:
+    """What a step that runs the docker CLI needs to reach the engine the program uses."""
+    return {"DOCKER_HOST": settings.docker_host} if settings.docker_host else None
+
+
 @dataclass(frozen=True)
 class Download:
+    group: str
     step: command.local.Command
-    folder: Path  # where the group's files are, once `step` has run
+    folder: Path  # on this machine, once `step` has run
 
 
-def download(platform: Platform, group: str, parent: pulumi.Resource) -> Download:
+def download(settings: Settings, work_dir: Path, group: str, parent: pulumi.Resource) -> Download:
     """The step that lays out one group of the manifest. Its folder is named by the
-    group's content, so that a changed version makes a new folder (and replaces the
-    containers that mount it) while an unchanged one does nothing."""
-    s = platform.settings
+    group's entries, so that a changed version makes a new folder (and rebuilds what
+    carries it) while an unchanged one does nothing."""
     spec = json.dumps({"group": group, "artifacts": manifest_group(group)}, sort_keys=True)
-    folder = platform.work_dir / "downloads" / f"{group}-{hashlib.sha256(spec.encode()).hexdigest()[:12]}"
+    folder = work_dir / "downloads" / f"{group}-{hashlib.sha256(spec.encode()).hexdigest()[:12]}"
     fetch = [PYTHON, "scripts/fetch.py", "--dest", str(folder)]
     step = command.local.Command(
         f"download-{group}",
-        create=shlex.join(fetch + ["--spec", "-", "--cache", str(s.download_cache)]
-                          + (["--mirror", s.download_mirror] if s.download_mirror else [])),
+        create=shlex.join(fetch + ["--spec", "-", "--cache", str(settings.download_cache)]
+                          + (["--mirror", settings.download_mirror] if settings.download_mirror else [])),
         stdin=spec,
         # the folder this step made goes with it; the cache stays
         delete=shlex.join(fetch + ["--remove"]),
@@ -66,32 +89,52 @@ def download(platform: Platform, group: str, parent: pulumi.Resource) -> Downloa
         triggers=[spec],
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    return Download(step, folder)
+    return Download(group, step, folder)
 
 
-def build_image(platform: Platform, name: str, context: Path, repository: str, build_args: dict[str, str],
-                jars: Download, parent: pulumi.Resource) -> command.local.Command:
-    """The step that builds an image from a folder of resources/ plus downloaded jars
-    (as jars/ in the build context). Its stdout is the image id, which the containers
-    run: a changed Dockerfile, build argument or jar rebuilds the image and replaces
-    them; an unchanged one does nothing. Destroy removes the tag it made."""
-    repo = platform.settings.name(repository)
-    build = [PYTHON, "scripts/build_image.py", "build", "--context", str(context), "--repo", repo,
-             "--add", f"{jars.folder}=jars"]
-    for key, value in sorted(build_args.items()):
-        build += ["--build-arg", f"{key}={value}"]
+def build_step(settings: Settings, name: str, context: Path, tag: pulumi.Input[str],
+               build_args: dict[str, pulumi.Input[str]], add: Sequence[tuple[Path, str]],
+               depends_on: Sequence[pulumi.Resource], parent: pulumi.Resource) -> command.local.Command:
+    """The step that builds image `tag` on the engine from a context folder plus folders
+    of this machine (`add`: (folder, path inside the context)). The tag is named by
+    everything the image is made from, so an unchanged image is never built or sent
+    again; the step prints the image id, which the containers run. Destroy untags it."""
+    def create(tag: str, args: dict) -> str:
+        build = [PYTHON, "scripts/build_image.py", "build", "--context", str(context), "--tag", tag]
+        for folder, dest in add:
+            build += ["--add", f"{folder}={dest}"]
+        for key in sorted(args):
+            build += ["--build-arg", f"{key}={args[key]}"]
+        return shlex.join(build)
+
     return command.local.Command(
         name,
-        create=shlex.join(build),
-        # PULUMI_COMMAND_STDOUT: the id this step printed when it was created
-        delete=shlex.join([PYTHON, "scripts/build_image.py", "remove", "--repo", repo]) + ' "$PULUMI_COMMAND_STDOUT"',
+        create=pulumi.Output.all(tag, pulumi.Output.from_input(build_args)).apply(lambda a: create(a[0], a[1])),
+        delete=pulumi.Output.from_input(tag).apply(lambda t: shlex.join([PYTHON, "scripts/build_image.py", "remove", t])),
         dir=str(PROJECT_DIR),
-        triggers=[content_hash([context]), json.dumps(build_args, sort_keys=True), jars.folder.name],
+        environment=docker_environment(settings),
+        triggers=[tag],
         opts=pulumi.ResourceOptions(
             parent=parent,
-            depends_on=[jars.step],
-            # the old step's delete untags by image id: run it before the new build, so
-            # that an identical rebuild is not untagged right after it was made
+            depends_on=list(depends_on),
+            # the old tag is removed before the new image is built, never after it
             delete_before_replace=True,
         ),
+    )
+
+
+def health_gate(settings: Settings, name: str, container_name: str, container: pulumi.Resource,
+                container_id: pulumi.Output[str], timeout: int, parent: pulumi.Resource) -> command.local.Command:
+    """The step that waits until a container is healthy, and fails naming it, with its
+    last health check output and how to read its log, when it is not. It runs once per
+    container (a replaced container gets a new id and is waited for again); when it
+    failed, it is not saved, so the next `pulumi up` waits again before making
+    anything that needs the service healthy."""
+    return command.local.Command(
+        f"{name}-healthy",
+        create=shlex.join([PYTHON, "scripts/wait_healthy.py", "--timeout", str(timeout), container_name]),
+        dir=str(PROJECT_DIR),
+        environment=docker_environment(settings),
+        triggers=[container_id],
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[container]),
     )

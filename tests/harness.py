@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import runpy
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,8 @@ class Registration:
     replace_on_changes: list[str]
     retain_on_delete: bool
     protect: bool
+    provider: str  # "URN::ID" of the provider that handles it, or "" for the default one
+    ignore_changes: list[str]
     inputs: dict = field(init=False)
 
     def __post_init__(self):
@@ -88,6 +91,7 @@ class Mocks(pulumi_mocks.Mocks):
     def __init__(self, command_stdout: dict[str, str] | None = None, exit_codes: dict[str, int] | None = None):
         self.command_stdout = command_stdout or {}
         self.exit_codes = exit_codes or {}
+        self.calls: list[str] = []  # tokens of the functions the program called
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
         state = dict(args.inputs)
@@ -100,6 +104,7 @@ class Mocks(pulumi_mocks.Mocks):
         return f"{args.name}-id", state
 
     def call(self, args: pulumi_mocks.MockCallArgs):
+        self.calls.append(args.token)
         if args.token == "docker:index/getRegistryImage:getRegistryImage":
             return {"name": args.args["name"], "sha256Digest": fake_id("digest", args.args["name"])}
         return {}
@@ -124,6 +129,8 @@ class Monitor(pulumi_mocks.MockMonitor):
                 replace_on_changes=list(request.replaceOnChanges),
                 retain_on_delete=request.retainOnDelete,
                 protect=request.protect,
+                provider=request.provider,
+                ignore_changes=list(request.ignoreChanges),
             ))
         return response
 
@@ -133,6 +140,7 @@ class Run:
 
     def __init__(self, monitor: Monitor, outputs: dict[str, Any], errors: list[str]):
         self.registrations = monitor.registrations
+        self.calls = monitor.mocks.calls
         self.outputs = outputs
         self.errors = errors  # what the program logged as errors
         self._by_urn = {r.urn: r for r in self.registrations}
@@ -144,6 +152,12 @@ class Run:
         found = [r for r in self.of_type(kind) if r.name == name]
         assert len(found) == 1, f"expected one {kind} named {name}, found {len(found)}"
         return found[0]
+
+    def provider_of(self, resource: Registration) -> Registration | None:
+        """The explicit provider registration that handles a resource."""
+        if not resource.provider:
+            return None
+        return self._by_urn.get(resource.provider.rsplit("::", 1)[0])
 
     def container(self, name: str) -> Registration:
         return self.one(CONTAINER, name)
@@ -170,16 +184,58 @@ class Run:
     def ports(self, name: str) -> list[tuple[str, int, int]]:
         return [(p["ip"], int(p["external"]), int(p["internal"])) for p in self.container(name).get("ports", [])]
 
+    def build_steps(self) -> dict[str, Registration]:
+        """Image build steps by the image id they print (the mocks' stdout)."""
+        return {fake_id("built", r.name): r for r in self.of_type(COMMAND) if r.name.startswith("build-")}
+
+    @staticmethod
+    def build_args(step: Registration) -> dict[str, str]:
+        args = shlex.split(step["create"])
+        pairs = [args[i + 1] for i, a in enumerate(args) if a == "--build-arg"]
+        return dict(p.split("=", 1) for p in pairs)
+
+    def image_chain(self, name: str) -> list[str]:
+        """What a container runs, from the top: the build steps that made its image
+        (each FROM the next), ending with the reference that was pulled."""
+        steps = self.build_steps()
+        by_tag = {self.option(r, "--tag"): r for r in steps.values()}
+        image = self.container(name)["image"]
+        chain = []
+        step = steps.get(image)
+        while step is not None:
+            chain.append(step.name)
+            image = self.build_args(step)["BASE_IMAGE"]
+            step = by_tag.get(image)
+        if image.startswith("sha256:"):
+            for pulled in self.of_type(IMAGE):
+                if fake_id("image", pulled["name"]) == image:
+                    image = pulled["name"]
+        return chain + [image]
+
     def image_of(self, name: str) -> str:
-        """The image reference that a container runs (through its RemoteImage)."""
-        image_id = self.container(name)["image"]
-        for image in self.of_type(IMAGE):
-            if fake_id("image", image["name"]) == image_id:
-                return image["name"]
-        return image_id
+        """The pulled image reference that a container runs (or its images are built FROM)."""
+        return self.image_chain(name)[-1]
+
+    @staticmethod
+    def option(step: Registration, flag: str) -> str:
+        args = shlex.split(step["create"])
+        return args[args.index(flag) + 1]
 
     def mounts(self, name: str) -> dict[str, dict]:
+        """Volumes of a container by path inside it."""
         return {v["containerPath"]: v for v in self.container(name).get("volumes", [])}
+
+    def files(self, name: str) -> dict[str, str]:
+        """Files uploaded into a container: path inside it -> content."""
+        return {u["file"]: u["content"] for u in self.container(name).get("uploads", [])}
+
+    def gate(self, name: str) -> Registration:
+        """The step that waits until a container is healthy."""
+        return self.one(COMMAND, f"{name}-healthy")
+
+    def waits_until_healthy(self, resource: Registration, name: str) -> bool:
+        """Whether `resource` is made only once container `name` passed its health check."""
+        return f"{name}-healthy" in self.depends_on(resource)
 
 
 class _ErrorLog(logging.Handler):
@@ -191,27 +247,40 @@ class _ErrorLog(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def check_factorhouse_app(run: Run, product: str, host_port: int, waits_for: str) -> dict[str, str]:
-    """The facts that Kpow and Flex share in the trial edition (SPEC.md sections 1 and 2);
+def resource_files(folder: str) -> dict[str, str]:
+    """Every file of a folder of resources/, by its path relative to the folder."""
+    root = PROJECT_DIR / "resources" / folder
+    return {p.relative_to(root).as_posix(): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def check_factorhouse_app(run: Run, product: str, host_port: int, waits_for: str, login: bool) -> dict[str, str]:
+    """The facts that Kpow and Flex share in the trial edition (docs/services.md);
     returns the container's settings for the product's own checks."""
     app = run.container(product)
     assert app["name"] == f"{product}-ee"
-    assert run.image_of(product).startswith(f"factorhouse/{product}:latest@sha256:")  # follows latest
+    assert run.image_of(product) == f"factorhouse/{product}:latest"  # pulled once, as compose does
     assert run.ports(product) == [("127.0.0.1", host_port, 3000)]
     assert app["restart"] == "always" and app["memory"] == 2048
+    # as compose's mem_limit: Docker records twice the memory as swap; set it, so that
+    # it is not a change on every preview, and ignore hosts that read back -1
+    assert app["memorySwap"] == 4096 and app.ignore_changes == ["memorySwap"]
     env = run.env(product)
-    assert env["JAVA_TOOL_OPTIONS"] == f"-Djava.security.auth.login.config=/etc/{product}/jaas/hash-jaas.conf"
-    assert env["AUTH_PROVIDER_TYPE"] == "jetty"
-    assert env["RBAC_CONFIGURATION_FILE"] == f"/etc/{product}/rbac/hash-rbac.yml"
+    auth = {"JAVA_TOOL_OPTIONS": f"-Djava.security.auth.login.config=/etc/{product}/jaas/hash-jaas.conf",
+            "AUTH_PROVIDER_TYPE": "jetty", "RBAC_CONFIGURATION_FILE": f"/etc/{product}/rbac/hash-rbac.yml"}
+    if login:
+        assert {k: env[k] for k in auth} == auth
+    else:  # upstream's trial.env leaves the login commented out
+        assert not set(auth) & set(env)
     for key in ("LICENSE_ID", "LICENSE_CODE", "LICENSEE", "LICENSE_EXPIRY", "LICENSE_SIGNATURE"):
         assert key in env
     assert run.secret(product, "envs"), "licence and password settings must be secret"
-    mounts = run.mounts(product)
+    files = run.files(product)
     for folder in ("jaas", "rbac"):
-        assert mounts[f"/etc/{product}/{folder}"]["hostPath"] == str(PROJECT_DIR / "resources" / product / folder)
-        assert mounts[f"/etc/{product}/{folder}"]["readOnly"]
-    # starts only once it is healthy: that container is created with wait=True, this one after it
-    assert waits_for in run.depends_on(app) and run.container(waits_for)["wait"] is True
+        for name, text in resource_files(f"{product}/{folder}").items():
+            assert files[f"/etc/{product}/{folder}/{name}"] == text
+    assert run.mounts(product) == {}
+    # starts only once that one passed its health check
+    assert run.waits_until_healthy(app, waits_for)
     return env
 
 

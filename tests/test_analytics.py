@@ -1,10 +1,10 @@
-"""The analytics stack of SPEC.md section 3, under mocks."""
+"""The analytics stack of docs/services.md, under mocks."""
 
 import json
 
 import pytest
 
-from harness import PROJECT_DIR, run_program
+from harness import CONTAINER, PROJECT_DIR, resource_files, run_program
 
 RESOURCES = PROJECT_DIR / "resources"
 ANALYTICS = {"stacks": json.dumps(["analytics"])}
@@ -44,10 +44,9 @@ def test_spark(run):
     env = run.env("spark-iceberg")
     assert env == {"AWS_ACCESS_KEY_ID": "admin", "AWS_SECRET_ACCESS_KEY": "password", "AWS_REGION": "us-east-1"}
     assert run.secret("spark-iceberg", "envs")
-    mounts = run.mounts("spark-iceberg")
-    assert mounts["/opt/spark/conf/spark-defaults.conf"]["hostPath"] == str(RESOURCES / "analytics/spark/spark-defaults.conf")
-    assert mounts["/opt/spark/conf/log4j2.properties"]["hostPath"] == str(RESOURCES / "analytics/spark/log4j2.properties")
-    assert run.depends_on(run.container("spark-iceberg")) >= {"rest", "minio"}
+    assert run.files("spark-iceberg") == {f"/opt/spark/conf/{n}": t for n, t in resource_files("analytics/spark").items()}
+    spark = run.container("spark-iceberg")
+    assert "rest" in run.depends_on(spark) and run.waits_until_healthy(spark, "minio")
 
 
 def test_spark_defaults():
@@ -80,7 +79,8 @@ def test_minio(run):
     assert run.env("minio") == {"MINIO_ROOT_USER": "admin", "MINIO_ROOT_PASSWORD": "password", "MINIO_DOMAIN": "minio"}
     assert run.secret("minio", "envs")
     assert run.mounts("minio")["/data"]["volumeName"] == "minio-data"
-    assert minio["healthcheck"]["tests"] == ["CMD", "mc", "ready", "local"] and minio["wait"] is True
+    assert minio["healthcheck"]["tests"] == ["CMD", "mc", "ready", "local"]
+    assert run.gate("minio")["create"].endswith(" minio")
 
 
 def test_bucket_setup_runs_once_after_minio_is_healthy_and_deletes_nothing(run):
@@ -88,12 +88,12 @@ def test_bucket_setup_runs_once_after_minio_is_healthy_and_deletes_nothing(run):
     assert mc["mustRun"] is False  # a one-off: exits, and is not restarted or re-created
     assert mc.get("restart") == "no"
     assert mc["entrypoints"] == ["/bin/sh", "/setup/create-buckets.sh"]
-    assert run.mounts("mc")["/setup"]["hostPath"] == str(RESOURCES / "analytics/minio")
+    assert run.files("mc") == {"/setup/create-buckets.sh": (RESOURCES / "analytics/minio/create-buckets.sh").read_text()}
     env = run.env("mc")
     assert env["BUCKETS"] == "warehouse factorhouse" and env["MINIO_URL"] == "http://minio:9000"
     assert env["MINIO_ROOT_USER"] == "admin" and env["MINIO_ROOT_PASSWORD"] == "password"
     assert run.secret("mc", "envs")
-    assert "minio" in run.depends_on(mc) and run.container("minio")["wait"] is True
+    assert run.waits_until_healthy(mc, "minio")
     # `pulumi up` waits for it to finish, and the catalog and Spark start once it has
     assert mc["attach"] is True and mc["logs"] is True
     assert "mc" in run.depends_on(run.container("rest")) and "mc" in run.depends_on(run.container("spark-iceberg"))
@@ -104,10 +104,24 @@ def test_bucket_setup_runs_once_after_minio_is_healthy_and_deletes_nothing(run):
         assert not any(forbidden in f" {l} " for l in code), forbidden
 
 
-def test_a_failed_bucket_setup_fails_pulumi_up_with_a_clear_line():
-    run = run_program({**ANALYTICS, "namePrefix": "alice-"}, exit_codes={"mc": 1})
-    assert run.errors == ["alice-mc exited with code 1: see `docker logs alice-mc`; once fixed, "
-                          "`docker rm alice-mc` and `make up` run it again"]
+@pytest.mark.parametrize("code", [3, None])
+def test_a_failed_bucket_setup_fails_pulumi_up_and_nothing_that_needs_it_is_made(code):
+    with pytest.raises(Exception) as failed:
+        run_program({**ANALYTICS, "namePrefix": "alice-"}, exit_codes={"mc": code})
+    status = "exited with code 3" if code else "did not report an exit code"
+    assert str(failed.value) == (f"alice-mc {status}: see `docker logs alice-mc`; once fixed, "
+                                 "`docker rm alice-mc` and `make up` run it again")
+    assert type(failed.value).__name__ == "OneShotFailed"  # a RunError: no traceback
+    made = {r.name for r in failed.value.registrations if r.type == CONTAINER}
+    assert "mc" in made and "minio" in made and "postgres" in made
+    assert not made & {"rest", "spark-iceberg"}
+
+
+def test_after_a_clean_bucket_setup_what_needs_it_is_made(run):
+    labels = {l["label"]: l["value"] for l in run.container("rest")["labels"]}
+    assert labels["dev.factorhouse.local.after"] == "mc"
+    for name in ("rest", "spark-iceberg"):
+        assert run.container(name)
 
 
 def test_bucket_setup_reruns_when_the_bucket_list_or_minio_changes(run, monkeypatch):
@@ -125,9 +139,9 @@ def test_postgres(run):
     assert run.env("postgres") == {"POSTGRES_DB": "factorhouse", "POSTGRES_USER": "db_user",
                                    "POSTGRES_PASSWORD": "db_password", "PGUSER": "db_user", "TZ": "UTC"}
     assert run.secret("postgres", "envs")
-    mounts = run.mounts("postgres")
-    assert mounts["/docker-entrypoint-initdb.d"]["hostPath"] == str(RESOURCES / "analytics/postgres")
-    assert mounts["/var/lib/postgresql/data"]["volumeName"] == "postgres-data"
+    assert run.files("postgres") == {f"/docker-entrypoint-initdb.d/{n}": t
+                                     for n, t in resource_files("analytics/postgres").items()}
+    assert run.mounts("postgres")["/var/lib/postgresql/data"]["volumeName"] == "postgres-data"
 
 
 def test_postgres_init_sql():

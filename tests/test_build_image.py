@@ -1,60 +1,35 @@
-"""scripts/build_image.py against a real Docker engine, on a base image made locally
-(no registry is reachable here). Skipped, with the reason, where no engine answers."""
+"""scripts/build_image.py against real Docker engines: the default one, and a second one
+standing in for a remote Docker host (dockerHost). Base images are made locally."""
 
-import shutil
+import hashlib
+import json
+import os
 import subprocess
 import sys
-import tarfile
 import uuid
 from pathlib import Path
 
 import pytest
 
+from engine import docker, import_base
+from fileserver import FileServer
 from harness import PROJECT_DIR
+from scripts import fetch
 
 SCRIPT = PROJECT_DIR / "scripts/build_image.py"
-
-
-def engine_problem() -> str | None:
-    if shutil.which("docker") is None:
-        return "no docker command on PATH"
-    result = subprocess.run(["docker", "info"], capture_output=True, text=True)
-    if result.returncode != 0:
-        return f"no Docker engine answers ({result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'docker info failed'})"
-    if not Path("/bin/busybox").exists():
-        return "no /bin/busybox to make a base image from (apt-get install busybox-static)"
-    return None
-
-
-pytestmark = pytest.mark.skipif(engine_problem() is not None, reason=f"needs a Docker engine: {engine_problem()}")
-
-
-@pytest.fixture(scope="module")
-def base_image(tmp_path_factory):
-    """A tiny base image from the static busybox: `docker import` of a one-file root."""
-    tag = f"fhl-test-base:{uuid.uuid4().hex[:8]}"
-    archive = tmp_path_factory.mktemp("base") / "rootfs.tar"
-    with tarfile.open(archive, "w") as tar:
-        tar.add("/bin/busybox", arcname="bin/busybox")
-        link = tarfile.TarInfo("bin/sh")
-        link.type, link.linkname = tarfile.SYMTYPE, "busybox"
-        tar.addfile(link)
-    subprocess.run(["docker", "import", str(archive), tag], check=True, capture_output=True)
-    yield tag
-    subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True)
+BAKE = PROJECT_DIR / "resources/bake"
 
 
 @pytest.fixture
-def repo():
+def repo(base_image):
     name = f"fhl-test-build-{uuid.uuid4().hex[:8]}"
     yield name
-    tags = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", name],
-                          capture_output=True, text=True).stdout.split()
+    tags = docker("images", "--format", "{{.Repository}}:{{.Tag}}", name).stdout.split()
     if tags:
-        subprocess.run(["docker", "image", "rm", "-f", *tags], capture_output=True)
+        docker("image", "rm", "-f", *tags)
 
 
-def context(tmp_path: Path, base: str, greeting: str = "hello") -> Path:
+def context(tmp_path: Path, greeting: str = "hello") -> Path:
     folder = tmp_path / "context"
     folder.mkdir(exist_ok=True)
     (folder / "Dockerfile").write_text(
@@ -71,71 +46,123 @@ def jars(tmp_path: Path, content: str = "jar") -> Path:
     return folder
 
 
-def build(ctx: Path, repo: str, base: str, jar_folder: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), "build", "--context", str(ctx), "--repo", repo,
-         "--build-arg", f"BASE_IMAGE={base}", "--add", f"{jar_folder}=jars"],
-        capture_output=True, text=True)
+def build(ctx: Path, tag: str, base: str, *adds: str, host: str | None = None) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(SCRIPT), "build", "--context", str(ctx), "--tag", tag,
+               "--build-arg", f"BASE_IMAGE={base}"]
+    for add in adds:
+        command += ["--add", add]
+    env = {**os.environ, "DOCKER_HOST": host} if host else None
+    return subprocess.run(command, capture_output=True, text=True, env=env)
 
 
-def tags_of(repo: str) -> list[str]:
-    out = subprocess.run(["docker", "images", "--format", "{{.Tag}}", repo], capture_output=True, text=True).stdout
-    return sorted(out.split())
+def tags_of(repo: str, host: str | None = None) -> list[str]:
+    return sorted(docker("images", "--format", "{{.Tag}}", repo, host=host).stdout.split())
 
 
-def inspect_id(reference: str) -> str:
-    return subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", reference],
-                          capture_output=True, text=True, check=True).stdout.strip()
+def inspect_id(reference: str, host: str | None = None) -> str | None:
+    result = docker("image", "inspect", "--format", "{{.Id}}", reference, host=host)
+    return result.stdout.strip() if result.returncode == 0 else None
 
 
-def test_builds_tags_and_prints_only_the_image_id(tmp_path, base_image, repo):
-    result = build(context(tmp_path, base_image), repo, base_image, jars(tmp_path))
+def test_builds_the_tag_and_prints_only_the_image_id(tmp_path, base_image, repo):
+    result = build(context(tmp_path), f"{repo}:one", base_image, f"{jars(tmp_path)}=jars")
     assert result.returncode == 0, result.stderr
     image_id = result.stdout.strip()
     assert result.stdout == image_id + "\n" and image_id.startswith("sha256:")
-    [tag] = tags_of(repo)
-    assert inspect_id(f"{repo}:{tag}") == image_id
+    assert tags_of(repo) == ["one"] and inspect_id(f"{repo}:one") == image_id
     # the jars were put in the build context
-    listing = subprocess.run(["docker", "run", "--rm", image_id, "/bin/busybox", "ls", "/lib/jars"],
-                             capture_output=True, text=True, check=True).stdout
+    listing = docker("run", "--rm", "--network", "none", image_id, "/bin/busybox", "ls", "/lib/jars", check=True).stdout
     assert listing.split() == ["a.jar"]
 
 
-def test_does_nothing_when_run_again_unchanged(tmp_path, base_image, repo):
-    ctx, jar_folder = context(tmp_path, base_image), jars(tmp_path)
-    first = build(ctx, repo, base_image, jar_folder)
-    second = build(ctx, repo, base_image, jar_folder)
+def test_does_nothing_when_the_engine_has_the_tag(tmp_path, base_image, repo):
+    ctx, jar_folder = context(tmp_path), jars(tmp_path)
+    first = build(ctx, f"{repo}:same", base_image, f"{jar_folder}=jars")
+    (ctx / "greeting.txt").write_text("never built\n")  # the tag says what it is made of
+    second = build(ctx, f"{repo}:same", base_image, f"{jar_folder}=jars")
     assert second.returncode == 0 and second.stdout == first.stdout
-    assert "is up to date" in second.stderr and "Step" not in second.stderr  # docker build did not run
-    assert len(tags_of(repo)) == 1
+    assert "is on the engine already" in second.stderr and "Step" not in second.stderr  # docker build did not run
 
 
-def test_rebuilds_when_the_context_or_a_jar_changes(tmp_path, base_image, repo):
+def test_files_in_the_image_are_readable_by_any_user_whatever_the_umask(tmp_path, base_image, repo):
     jar_folder = jars(tmp_path)
-    first = build(context(tmp_path, base_image), repo, base_image, jar_folder).stdout.strip()
-    second = build(context(tmp_path, base_image, "changed"), repo, base_image, jar_folder).stdout.strip()
-    third = build(context(tmp_path, base_image, "changed"), repo, base_image, jars(tmp_path, "new jar")).stdout.strip()
-    assert len({first, second, third}) == 3
-    assert len(tags_of(repo)) == 3
+    (jar_folder / "a.jar").chmod(0o600)
+    jar_folder.chmod(0o700)
+    ctx = context(tmp_path)
+    (ctx / "greeting.txt").chmod(0o600)
+    image_id = build(ctx, f"{repo}:modes", base_image, f"{jar_folder}=jars").stdout.strip()
+    read = docker("run", "--rm", "--network", "none", "--user", "9999", image_id,
+                  "/bin/busybox", "cat", "/lib/jars/a.jar", "/greeting.txt")
+    assert read.returncode == 0, read.stderr
+    assert read.stdout == "jarhello\n"
 
 
-def test_fails_loudly_on_a_broken_dockerfile(tmp_path, base_image, repo):
-    ctx = context(tmp_path, base_image)
+def test_fails_loudly_on_a_broken_dockerfile_and_leaves_no_container(tmp_path, base_image, repo):
+    ctx = context(tmp_path)
     (ctx / "Dockerfile").write_text(f"FROM {base_image}\nRUN [\"/bin/busybox\", \"false\"]\n")
-    result = build(ctx, repo, base_image, jars(tmp_path))
+    before = set(docker("ps", "-aq", "--no-trunc").stdout.split())
+    result = build(ctx, f"{repo}:broken", base_image, f"{jars(tmp_path)}=jars")
     assert result.returncode != 0 and result.stdout == ""
     assert "docker build of" in result.stderr and "failed" in result.stderr
     assert "returned a non-zero code" in result.stderr  # docker's own error is shown
     assert tags_of(repo) == []
+    assert set(docker("ps", "-aq", "--no-trunc").stdout.split()) == before  # --force-rm
 
 
-def test_remove_untags_what_it_built(tmp_path, base_image, repo):
-    image_id = build(context(tmp_path, base_image), repo, base_image, jars(tmp_path)).stdout.strip()
-    removed = subprocess.run([sys.executable, str(SCRIPT), "remove", "--repo", repo, image_id],
-                             capture_output=True, text=True)
-    assert removed.returncode == 0, removed.stderr
-    assert tags_of(repo) == []
-    # removing again (a destroy after a manual clean-up) is not an error
-    again = subprocess.run([sys.executable, str(SCRIPT), "remove", "--repo", repo, image_id],
-                           capture_output=True, text=True)
-    assert again.returncode == 0
+def test_remove_untags_and_is_quiet_when_the_tag_is_gone(tmp_path, base_image, repo):
+    build(context(tmp_path), f"{repo}:gone", base_image, f"{jars(tmp_path)}=jars")
+    for _ in range(2):  # again: a destroy after a manual clean-up is not an error
+        removed = subprocess.run([sys.executable, str(SCRIPT), "remove", f"{repo}:gone"], capture_output=True, text=True)
+        assert removed.returncode == 0, removed.stderr
+        assert tags_of(repo) == []
+
+
+def lay_out_connectors(tmp_path: Path) -> Path:
+    """A connectors folder laid out by scripts/fetch.py from a local server, under a
+    umask that would make it private."""
+    body = b"connector bytes"
+    spec = {"group": "kafka-connectors", "artifacts": [
+        {"name": "datagen", "url": "https://example.org/dl/datagen.jar", "dest": "datagen/datagen.jar",
+         "sha256": hashlib.sha256(body).hexdigest()}]}
+    with FileServer() as server:
+        server.files["/example.org/dl/datagen.jar"] = body
+        spec_file = tmp_path / "spec.json"
+        spec_file.write_text(json.dumps(spec))
+        old = os.umask(0o077)
+        try:
+            code = fetch.main(["--spec", str(spec_file), "--dest", str(tmp_path / "connectors"),
+                               "--cache", str(tmp_path / "cache"), "--mirror", server.url])
+        finally:
+            os.umask(old)
+    assert code == 0
+    return tmp_path / "connectors"
+
+
+def test_a_laid_out_download_folder_is_readable_by_the_flink_user(tmp_path, base_image):
+    folder = lay_out_connectors(tmp_path)
+    assert oct(folder.stat().st_mode & 0o777) == "0o755"
+    assert oct((folder / "datagen/datagen.jar").stat().st_mode & 0o777) == "0o644"
+    # as the Flink image runs its processes (uid 9999), with the folder mounted
+    read = docker("run", "--rm", "--network", "none", "--user", "9999", "-v", f"{folder}:/tmp/connector:ro",
+                  base_image, "/bin/busybox", "cat", "/tmp/connector/datagen/datagen.jar")
+    assert read.returncode == 0, read.stderr
+    assert read.stdout == "connector bytes"
+
+
+def test_on_a_second_engine_the_image_is_built_there_with_the_connectors_readable(tmp_path, second_engine):
+    host = second_engine.host
+    base = import_base(host=host)
+    folder = lay_out_connectors(tmp_path)
+    tag = f"fhl-test-remote-{uuid.uuid4().hex[:8]}:baked"
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "build", "--context", str(BAKE), "--tag", tag, "--add", f"{folder}=files",
+         "--build-arg", f"BASE_IMAGE={base}", "--build-arg", "TARGET=/etc/kafka-connect/jars"],
+        capture_output=True, text=True, env={**os.environ, "DOCKER_HOST": host})
+    assert result.returncode == 0, result.stderr
+    assert inspect_id(tag, host=host) == result.stdout.strip()
+    assert inspect_id(tag) is None  # built where dockerHost points, not on the default engine
+    for user in ("1000", "9999"):  # Connect's appuser, Flink's flink
+        read = docker("run", "--rm", "--network", "none", "--user", user, tag,
+                      "/bin/busybox", "cat", "/etc/kafka-connect/jars/datagen/datagen.jar", host=host)
+        assert read.returncode == 0, read.stderr
+        assert read.stdout == "connector bytes"

@@ -1,8 +1,7 @@
-"""The Flink stack of SPEC.md section 2, under mocks."""
+"""The Flink stack of docs/services.md, under mocks."""
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 import yaml
@@ -12,7 +11,7 @@ from harness import COMMAND, PROJECT_DIR, check_factorhouse_app, fake_id, run_pr
 RESOURCES = PROJECT_DIR / "resources"
 FLINK = {"stacks": json.dumps(["flex", "analytics"])}
 FLINK_SERVICES = ["jobmanager", "taskmanager-1", "taskmanager-2", "taskmanager-3", "sql-gateway"]
-BUILT = fake_id("built", "pyflink-image")
+BUILT = fake_id("built", "build-flink-connectors")
 
 
 @pytest.fixture(scope="module")
@@ -27,22 +26,32 @@ def test_the_flink_services(run):
 @pytest.mark.parametrize("service", FLINK_SERVICES)
 def test_every_flink_container_runs_the_built_image(run, service):
     container = run.container(service)
-    assert container["image"] == BUILT  # the build step's stdout: the image id
+    # the PyFlink image built here, with the Flink connectors baked in at /tmp/connector
+    assert container["image"] == BUILT
+    assert run.image_chain(service) == ["build-flink-connectors", "build-flink", "flink:1.20.1"]
     assert container["name"] == service
-    assert "pyflink-image" in run.depends_on(container)
+    assert "build-flink-connectors" in run.depends_on(container)
     env = run.env(service)
     assert env["HADOOP_CONF_DIR"] == "/opt/hadoop/etc/hadoop" and env["AWS_REGION"] == "us-east-1"
+    # the entrypoint writes this into flink-conf.yaml at every start (default: the host name)
+    assert env["JOB_MANAGER_RPC_ADDRESS"] == "jobmanager"
     assert env["AWS_ACCESS_KEY_ID"] == "admin" and env["AWS_SECRET_ACCESS_KEY"] == "password"
     assert run.secret(service, "envs")
-    mounts = run.mounts(service)
+    # the configuration files are uploaded: the repository's, as written (with analytics)
+    files = run.files(service)
+    assert set(files) == {"/opt/flink/conf/flink-conf.yaml", "/opt/flink/conf/sql-client-defaults.yaml"}
     for name in ("flink-conf.yaml", "sql-client-defaults.yaml"):
-        mount = mounts[f"/opt/flink/conf/{name}"]
-        assert mount["readOnly"] and mount["hostPath"].startswith(str(PROJECT_DIR / ".work/dev/flink-conf-"))
-        # the mounted file is the repository's, as written (with the analytics stack)
-        assert Path(mount["hostPath"]).read_text() == (RESOURCES / "flex/conf" / name).read_text()
+        assert files[f"/opt/flink/conf/{name}"] == (RESOURCES / "flex/conf" / name).read_text()
+    assert run.mounts(service) == {}
+
+
+def test_the_connectors_are_baked_on_the_pyflink_image(run):
+    bake = run.one(COMMAND, "build-flink-connectors")
+    pyflink = run.one(COMMAND, "build-flink")
     download = run.one(COMMAND, "download-flink-connectors")
-    assert mounts["/tmp/connector"]["hostPath"] in download["create"]
-    assert "download-flink-connectors" in run.depends_on(container)
+    assert run.option(bake, "--add") == download["create"].split("--dest ")[1].split()[0] + "=files"
+    assert run.build_args(bake) == {"BASE_IMAGE": run.option(pyflink, "--tag"), "TARGET": "/tmp/connector"}
+    assert {"build-flink", "download-flink-connectors"} <= run.depends_on(bake)
 
 
 def test_jobmanager(run):
@@ -51,7 +60,8 @@ def test_jobmanager(run):
     assert run.ports("jobmanager") == [("127.0.0.1", 8082, 8081)]
     assert jm["healthcheck"] == {"tests": ["CMD", "curl", "-f", "http://localhost:8081/config"],
                                  "interval": "5s", "timeout": "5s", "retries": 5, "startPeriod": "0s"}
-    assert jm["wait"] is True and jm.replace_on_changes == ["healthcheck"]
+    assert jm.replace_on_changes == ["healthcheck"]
+    assert run.gate("jobmanager")["create"].endswith(" jobmanager")
 
 
 @pytest.mark.parametrize("n", [1, 2, 3])
@@ -59,7 +69,7 @@ def test_taskmanagers(run, n):
     tm = run.container(f"taskmanager-{n}")
     assert tm["command"] == ["taskmanager"]
     assert run.ports(f"taskmanager-{n}") == []
-    assert "jobmanager" in run.depends_on(tm)
+    assert run.waits_until_healthy(tm, "jobmanager")
 
 
 def test_sql_gateway(run):
@@ -71,11 +81,11 @@ def test_sql_gateway(run):
     env = run.env("sql-gateway")
     assert env["FLINK_SQL_GATEWAY_DEFAULT_CATALOG_NAME"] == "default_catalog"
     assert env["FLINK_SQL_GATEWAY_DEFAULT_DATABASE_NAME"] == "default_database"
-    assert "jobmanager" in run.depends_on(gw)
+    assert run.waits_until_healthy(gw, "jobmanager")
 
 
 def test_flex_trial(run):
-    env = check_factorhouse_app(run, "flex", 3001, waits_for="jobmanager")
+    env = check_factorhouse_app(run, "flex", 3001, waits_for="jobmanager", login=False)
     assert {k: env[k] for k in ("FLINK_REST_URL", "ENVIRONMENT_NAME", "ALLOW_FLINK_SUBMIT", "ALLOW_FLINK_JOB_TERMINATE",
                                 "ALLOW_FLINK_JAR_DELETE", "ALLOW_FLINK_JOB_EDIT")} == {
         "FLINK_REST_URL": "http://jobmanager:8081", "ENVIRONMENT_NAME": "Local Flink Cluster",
@@ -86,8 +96,9 @@ def test_flex_trial(run):
 def test_flex_community():
     run = run_program({**FLINK, "edition": "community"})
     assert run.container("flex")["name"] == "flex-ce"
-    assert run.image_of("flex").startswith("factorhouse/flex-ce:latest@sha256:")
-    assert run.mounts("flex") == {} and "RBAC_CONFIGURATION_FILE" not in run.env("flex")
+    assert run.image_of("flex") == "factorhouse/flex-ce:latest"
+    assert run.files("flex") == {} and "RBAC_CONFIGURATION_FILE" not in run.env("flex")
+    assert run.env("flex")["FLINK_REST_URL"] == "http://jobmanager:8081"
 
 
 def test_flink_configuration_facts():
@@ -116,41 +127,36 @@ def test_flink_configuration_facts():
     assert sql["catalogs"][0]["name"] == "demo" and sql["execution"]["default-catalog"] == "demo"
 
 
-def mounted(run, service, name):
-    return Path(run.mounts(service)[f"/opt/flink/conf/{name}"]["hostPath"]).read_text()
-
-
 def test_without_analytics_flink_has_no_iceberg_catalog_or_minio(run):
     alone = run_program({"stacks": json.dumps(["flex"])})
-    conf = yaml.safe_load(mounted(alone, "jobmanager", "flink-conf.yaml"))
+    files = alone.files("jobmanager")
+    conf = yaml.safe_load(files["/opt/flink/conf/flink-conf.yaml"])
     assert not any(k.startswith(("fs.s3a.", "sql.")) for k in conf)
     assert conf["jobmanager.rpc.address"] == "jobmanager" and conf["rest.port"] == 8081
-    sql = yaml.safe_load(mounted(alone, "jobmanager", "sql-client-defaults.yaml"))
+    sql = yaml.safe_load(files["/opt/flink/conf/sql-client-defaults.yaml"])
     assert "catalogs" not in sql and "default-catalog" not in sql["execution"]
     assert "AWS_SECRET_ACCESS_KEY" not in alone.env("jobmanager")
-    # the files that the other configuration mounts are untouched (a preview writes
-    # beside them), and the new path replaces the containers
-    assert "sql.default-catalog" in mounted(run, "jobmanager", "flink-conf.yaml")
-    assert alone.mounts("taskmanager-1")["/opt/flink/conf/flink-conf.yaml"] != run.mounts("taskmanager-1")["/opt/flink/conf/flink-conf.yaml"]
+    # another content: the containers are replaced when analytics comes or goes
+    assert alone.files("taskmanager-1") != run.files("taskmanager-1")
 
 
 def test_the_build_step(run):
-    build = run.one(COMMAND, "pyflink-image")
+    build = run.one(COMMAND, "build-flink")
     jars = run.one(COMMAND, "download-pyflink-jars")
-    create = build["create"]
-    assert create.startswith("python3 scripts/build_image.py build --context ")
-    assert str(RESOURCES / "flex/pyflink") in create
-    assert "--repo factorhouse/flink" in create
-    assert "--build-arg BASE_IMAGE=flink:1.20.1" in create and "--build-arg FLINK_VERSION=1.20.1" in create
+    assert run.option(build, "--context") == str(RESOURCES / "flex/pyflink")
+    assert run.option(build, "--tag").startswith("factorhouse/flink:")
+    assert run.build_args(build) == {"BASE_IMAGE": "flink:1.20.1", "FLINK_VERSION": "1.20.1"}
     jar_folder = jars["create"].split("--dest ")[1].split()[0]
-    assert f"--add {jar_folder}=jars" in create
-    assert build["delete"].endswith('"$PULUMI_COMMAND_STDOUT"') and "remove --repo factorhouse/flink" in build["delete"]
+    assert run.option(build, "--add") == f"{jar_folder}=jars"
+    assert build["delete"] == f"python3 scripts/build_image.py remove {run.option(build, '--tag')}"
     assert build["dir"] == str(PROJECT_DIR)
-    assert "download-pyflink-jars" in run.depends_on(build)
+    assert build["triggers"] == [run.option(build, "--tag")]
+    # the base image is pulled first (once), then built on
+    assert {"download-pyflink-jars", "image-flink-1.20.1"} <= run.depends_on(build)
     assert build.delete_before_replace
 
 
-def triggers_with(tmp_path, monkeypatch, edit=None):
+def tag_with(tmp_path, monkeypatch, edit=None):
     import stacks.flink as flink
     copy = tmp_path / "resources"
     if not copy.exists():
@@ -158,28 +164,37 @@ def triggers_with(tmp_path, monkeypatch, edit=None):
     if edit:
         edit(copy)
     monkeypatch.setattr(flink, "RESOURCES", copy)
-    return run_program(FLINK).one(COMMAND, "pyflink-image")["triggers"]
+    return run_program(FLINK).one(COMMAND, "build-flink")["triggers"]
 
 
-def test_build_triggers_follow_the_context_and_nothing_else(tmp_path, monkeypatch):
-    first = triggers_with(tmp_path, monkeypatch)
-    assert triggers_with(tmp_path, monkeypatch) == first  # unchanged: no rebuild
-    changed = triggers_with(tmp_path, monkeypatch, lambda r: (r / "flex/pyflink/Dockerfile").write_text("FROM x\n"))
+def test_the_tag_follows_the_context_and_nothing_else(tmp_path, monkeypatch):
+    first = tag_with(tmp_path, monkeypatch)
+    assert tag_with(tmp_path, monkeypatch) == first  # unchanged: no rebuild
+    changed = tag_with(tmp_path, monkeypatch, lambda r: (r / "flex/pyflink/Dockerfile").write_text("FROM x\n"))
     assert changed != first
-    other = triggers_with(tmp_path, monkeypatch, lambda r: (r / "flex/pyflink/core-site.xml").write_text("<x/>"))
+    other = tag_with(tmp_path, monkeypatch, lambda r: (r / "flex/pyflink/core-site.xml").write_text("<x/>"))
     assert other != changed
 
 
-def test_build_triggers_follow_the_base_image_and_jars():
-    base = run_program(FLINK).one(COMMAND, "pyflink-image")["triggers"]
+def test_the_tag_follows_the_base_image_and_the_jars(monkeypatch):
+    base = run_program(FLINK).one(COMMAND, "build-flink")["triggers"]
     other = run_program({**FLINK, "images": json.dumps({"flink": "registry.local/flink:1.20.1"})})
-    assert other.one(COMMAND, "pyflink-image")["triggers"] != base
+    assert other.one(COMMAND, "build-flink")["triggers"] != base
+    # and a new base rebuilds what is baked on it
+    assert (other.one(COMMAND, "build-flink-connectors")["triggers"]
+            != run_program(FLINK).one(COMMAND, "build-flink-connectors")["triggers"])
 
 
-def test_the_dockerfile_says_what_the_spec_says():
+def test_the_dockerfile_says_what_the_service_facts_say():
     dockerfile = (RESOURCES / "flex/pyflink/Dockerfile").read_text()
     assert "ARG BASE_IMAGE=flink:1.20.1" in dockerfile and "FROM ${BASE_IMAGE}" in dockerfile
-    assert "python3 python3-pip python3-dev curl" in dockerfile  # curl: the health check needs it
+    packages = dockerfile.split("apt-get install -y --no-install-recommends", 1)[1].split("&&", 1)[0].split()
+    # curl: the health check; build-essential and a JDK with headers: pip compiles
+    # apache-flink and pemja where no wheel fits (arm64)
+    assert {"python3", "python3-pip", "python3-dev", "curl", "build-essential", "openjdk-11-jdk-headless"} <= set(packages)
+    assert 'JAVA_HOME="$(dirname "$(dirname "$(readlink -f /usr/bin/javac)")")"' in dockerfile
+    # what the containers run is the base image's Java: JAVA_HOME and PATH are not changed
+    assert not any(line.startswith("ENV") and ("JAVA_HOME" in line or "PATH" in line) for line in dockerfile.splitlines())
     assert "ln -sf /usr/bin/python3 /usr/bin/python" in dockerfile
     assert 'pip3 install --no-cache-dir "apache-flink==${FLINK_VERSION}"' in dockerfile
     assert '/opt/flink/opt/flink-s3-fs-${fs}-${FLINK_VERSION}.jar' in dockerfile and "for fs in hadoop presto" in dockerfile

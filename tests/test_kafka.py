@@ -1,10 +1,10 @@
-"""The Kafka stack of SPEC.md section 1, under mocks."""
+"""The Kafka stack of docs/services.md, under mocks."""
 
 import json
 
 import pytest
 
-from harness import PROJECT_DIR, check_factorhouse_app, run_program
+from harness import COMMAND, IMAGE, PROJECT_DIR, check_factorhouse_app, resource_files, run_program
 
 RESOURCES = PROJECT_DIR / "resources"
 BOOTSTRAP = "kafka-1:19092,kafka-2:19093,kafka-3:19094"
@@ -75,19 +75,15 @@ def test_schema_registry(run):
     assert env["SCHEMA_REGISTRY_AUTHENTICATION_REALM"] == "schema"
     assert env["SCHEMA_REGISTRY_AUTHENTICATION_ROLES"] == "schema-admin"
     assert env["SCHEMA_REGISTRY_OPTS"] == "-Djava.security.auth.login.config=/etc/schema/schema_jaas.conf"
-    mount = run.mounts("schema")["/etc/schema"]
-    assert mount["hostPath"] == str(RESOURCES / "kpow/schema") and mount["readOnly"]
+    assert run.files("schema") == {f"/etc/schema/{n}": t for n, t in resource_files("kpow/schema").items()}
     assert run.depends_on(run.container("schema")) >= {"zookeeper", "kafka-1", "kafka-2", "kafka-3"}
 
 
 def test_schema_registry_auth_files_agree():
-    folder = RESOURCES / "kpow/schema"
-    jaas = (folder / "schema_jaas.conf").read_text()
+    jaas = (RESOURCES / "kpow/schema/schema_jaas.conf").read_text()
     assert jaas.lstrip().startswith("schema {")  # the realm
     assert "org.eclipse.jetty.jaas.spi.PropertyFileLoginModule" in jaas
     assert 'file="/etc/schema/schema_realm.properties"' in jaas
-    users = [l for l in (folder / "schema_realm.properties").read_text().splitlines() if l and not l.startswith("#")]
-    assert users == ["admin: admin,schema-admin"]
 
 
 def test_connect(run):
@@ -113,18 +109,31 @@ def test_connect(run):
         "tests": ["CMD", "curl", "-f", "http://localhost:8083/"],
         "interval": "5s", "timeout": "3s", "retries": 10, "startPeriod": "20s",
     }
-    assert connect["wait"] is True and connect["waitTimeout"] >= 300
     assert connect.replace_on_changes == ["healthcheck"]
-    # the connectors folder is the one the download step lays out, and connect waits for it
-    download = run.one("command:local:Command", "download-kafka-connectors")
-    folder = run.mounts("connect")["/etc/kafka-connect/jars"]["hostPath"]
-    assert download["create"].split("--dest ")[1].split()[0] == folder
+    gate = run.gate("connect")
+    assert gate["create"].endswith(" connect") and "--timeout 300" in gate["create"]
+    assert run.depends_on(connect) >= {"zookeeper", "kafka-1", "kafka-2", "kafka-3"}
+
+
+def test_connect_runs_its_image_with_the_connectors_baked_in(run):
+    # no bind mount: the downloaded folder goes into an image built on the engine
+    assert run.mounts("connect") == {}
+    assert run.image_chain("connect") == ["build-kafka-connectors", "confluentinc/cp-kafka-connect:7.8.0"]
+    bake = run.one(COMMAND, "build-kafka-connectors")
+    download = run.one(COMMAND, "download-kafka-connectors")
+    folder = download["create"].split("--dest ")[1].split()[0]
+    assert run.option(bake, "--add") == f"{folder}=files"
+    assert run.option(bake, "--context") == str(RESOURCES / "bake")
+    assert run.build_args(bake) == {"BASE_IMAGE": "confluentinc/cp-kafka-connect:7.8.0",
+                                    "TARGET": "/etc/kafka-connect/jars"}
+    assert run.option(bake, "--tag").startswith("factorhouse/kafka-connectors:")
     assert folder.startswith(str(PROJECT_DIR / ".work" / "dev" / "downloads" / "kafka-connectors-"))
-    assert run.depends_on(connect) >= {"zookeeper", "kafka-1", "kafka-2", "kafka-3", "download-kafka-connectors"}
+    assert {"download-kafka-connectors", "image-confluentinc-cp-kafka-connect-7.8.0"} <= run.depends_on(bake)
+    assert "build-kafka-connectors" in run.depends_on(run.container("connect"))
 
 
 def test_kpow_trial(run):
-    env = check_factorhouse_app(run, "kpow", 3000, waits_for="connect")
+    env = check_factorhouse_app(run, "kpow", 3000, waits_for="connect", login=True)
     assert {k: env[k] for k in (
         "ENVIRONMENT_NAME", "BOOTSTRAP", "CONNECT_NAME", "CONNECT_REST_URL", "SCHEMA_REGISTRY_NAME",
         "SCHEMA_REGISTRY_URL", "SCHEMA_REGISTRY_AUTH", "SCHEMA_REGISTRY_USER", "SCHEMA_REGISTRY_PASSWORD")} == {
@@ -140,45 +149,28 @@ def test_kpow_trial(run):
     }
 
 
-def test_kpow_follows_latest_by_digest(run):
-    image = run.one("docker:index/remoteImage:RemoteImage", "image-factorhouse-kpow-latest")
-    digest = image["name"].split("@", 1)[1]
-    assert image["pullTriggers"] == [digest]
+def test_kpow_is_pulled_once_without_asking_the_registry(run):
+    image = run.one(IMAGE, "image-factorhouse-kpow-latest")
+    assert image["name"] == "factorhouse/kpow:latest" and image.get("pullTriggers") is None
 
 
-def test_a_pinned_kpow_image_is_pulled_once_without_asking_the_registry():
-    run = run_program({**KAFKA, "images": json.dumps({"kpow": "factorhouse/kpow:94.1"})})
-    assert run.image_of("kpow") == "factorhouse/kpow:94.1"
-    assert run.one("docker:index/remoteImage:RemoteImage", "image-factorhouse-kpow-94.1").get("pullTriggers") is None
-
-
-def test_kpow_auth_files():
-    jaas = (RESOURCES / "kpow/jaas/hash-jaas.conf").read_text()
-    assert jaas.lstrip().startswith("kpow {")
-    assert "PropertyFileLoginModule" in jaas and 'file="/etc/kpow/jaas/hash-realm.properties"' in jaas
-    import yaml
-    rbac = yaml.safe_load((RESOURCES / "kpow/rbac/hash-rbac.yml").read_text())
-    assert set(rbac["authorized_roles"]) == {"kafka-admins", "kafka-users", "server-administrators"}
-
-    def allowed(role, resource):
-        return {a for p in rbac["policies"] if p["role"] == role and p["resource"][0] == resource
-                and p["effect"] == "Allow" for a in p["actions"]}
-
-    assert {"TOPIC_CREATE", "TOPIC_EDIT", "TOPIC_DELETE", "GROUP_EDIT", "ACL_EDIT"} <= allowed("kafka-admins", "cluster")
-    assert {"CONNECT_CREATE", "CONNECT_EDIT", "CONNECT_DELETE"} <= allowed("kafka-admins", "connect")
-    assert {"SCHEMA_CREATE", "SCHEMA_EDIT", "SCHEMA_DELETE"} <= allowed("kafka-admins", "schema")
-    assert {"TOPIC_PRODUCE", "TOPIC_EDIT", "TOPIC_INSPECT"} <= allowed("kafka-users", "cluster")
-    assert not allowed("kafka-users", "schema")
+def test_follow_latest_asks_the_registry_and_pulls_by_digest():
+    run = run_program({**KAFKA, "followLatest": "true"})
+    image = run.one(IMAGE, "image-factorhouse-kpow-latest")
+    reference, digest = image["name"].split("@", 1)
+    assert reference == "factorhouse/kpow:latest" and image["pullTriggers"] == [digest]
+    # pinned tags are never looked up
+    assert run.one(IMAGE, "image-confluentinc-cp-kafka-7.8.0")["name"] == "confluentinc/cp-kafka:7.8.0"
 
 
 def test_kpow_community():
     run = run_program({**KAFKA, "edition": "community"})
     kpow = run.container("kpow")
     assert kpow["name"] == "kpow-ce"
-    assert run.image_of("kpow").startswith("factorhouse/kpow-ce:latest@sha256:")
+    assert run.image_of("kpow") == "factorhouse/kpow-ce:latest"
     env = run.env("kpow")
     assert "AUTH_PROVIDER_TYPE" not in env and "RBAC_CONFIGURATION_FILE" not in env
-    assert run.mounts("kpow") == {}
+    assert run.files("kpow") == {}
     assert "LICENSE_CODE" in env
 
 
@@ -235,16 +227,18 @@ def test_image_override():
     assert {run.image_of(f"kafka-{n}") for n in (1, 2, 3)} == {"registry.local/kafka:7.9"}
 
 
-def test_an_edited_mounted_file_replaces_the_container(tmp_path, monkeypatch):
-    import stacks.service as service
-    before = run_program(KAFKA).container("schema")["labels"]
-    copy = tmp_path / "resources"
+def test_an_edited_file_is_a_change_of_the_container(tmp_path, monkeypatch):
+    # uploads are replace-on-change inputs: new content, a new container
     import shutil
+    import stacks.service as service
+    before = run_program(KAFKA).files("schema")
+    copy = tmp_path / "resources"
     shutil.copytree(RESOURCES, copy)
     (copy / "kpow/schema/schema_realm.properties").write_text("admin: changed,schema-admin\n")
     monkeypatch.setattr(service, "RESOURCES", copy)
-    after = run_program(KAFKA).container("schema")["labels"]
-    assert before != after
+    after = run_program(KAFKA).files("schema")
+    assert after["/etc/schema/schema_realm.properties"] == "admin: changed,schema-admin\n"
+    assert before["/etc/schema/schema_jaas.conf"] == after["/etc/schema/schema_jaas.conf"]
 
 
 def test_the_same_config_gives_the_same_inputs():

@@ -48,7 +48,8 @@ def test_a_changed_default_in_pulumi_yaml_changes_the_settings(monkeypatch):
 @pytest.mark.parametrize("config, key, words", [
     ({"stacks": "[]"}, "stacks", ["kpow, flex, analytics, pinot"]),
     ({"stacks": '["kpow", "kafka"]'}, "stacks", ["'kafka'", "kpow, flex, analytics, pinot"]),
-    ({"stacks": "kpow"}, "stacks", ["'kpow'", "list"]),
+    ({"stacks": "kpow"}, "stacks", ["'kpow'", "not a list", "pulumi config set --path 'stacks[0]' kpow"]),
+    ({"stacks": '"kpow"'}, "stacks", ["not a list", "--path 'stacks[0]'"]),
     ({"edition": "enterprise"}, "edition", ["'enterprise'", "trial, community"]),
     ({"profile": "tiny"}, "profile", ["'tiny'", "full, lite"]),
     ({"kpowLicenseFile": "/nonexistent/licence.env"}, "kpowLicenseFile", ["/nonexistent/licence.env"]),
@@ -65,7 +66,10 @@ def test_a_changed_default_in_pulumi_yaml_changes_the_settings(monkeypatch):
     ({"persistData": "yes"}, "persistData", ["'yes'", "true or false"]),
     ({"images": '{"kafkaa": "x/y:1"}'}, "images", ["'kafkaa'", "zookeeper"]),
     ({"images": '{"kafka": "has space"}'}, "images.kafka", ["'has space'"]),
-    ({"images": '["x"]'}, "images", ["map"]),
+    ({"images": '["x"]'}, "images", ["map", "--path 'images.KEY'"]),
+    ({"dockerHost": "bigbox:2375"}, "dockerHost", ["'bigbox:2375'", "unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST"]),
+    ({"dockerHost": "http://bigbox"}, "dockerHost", ["'http://bigbox'"]),
+    ({"followLatest": "always"}, "followLatest", ["'always'", "true or false"]),
     ({"minioPassword": "short"}, "minioPassword", ["8 characters"]),
     ({"postgresPassword": ""}, "postgresPassword", ["empty"]),
     ({"downloadMirror": "ftp://mirror"}, "downloadMirror", ["'ftp://mirror'", "https://"]),
@@ -117,3 +121,29 @@ def test_licence_paths_are_relative_to_the_project(tmp_path):
     licence.write_text("\n".join(f"{k}=v-{k}" for k in settings_module.LICENSE_KEYS) + "\n")
     env = run_program({"kpowLicenseFile": str(licence), "stacks": '["kpow"]'}).env("kpow")
     assert env["LICENSE_CODE"] == "v-LICENSE_CODE"
+
+
+@pytest.mark.parametrize("host", ["unix:///var/run/docker.sock", "tcp://10.0.0.5:2376", "ssh://dev@bigbox",
+                                  "ssh://dev@bigbox:2222"])
+def test_docker_hosts_that_are_accepted(host):
+    [provider] = run_program({"stacks": '["pinot"]', "dockerHost": host}).of_type("pulumi:providers:docker")
+    assert provider["host"] == host
+
+
+@pytest.mark.parametrize("bind", ["0.0.0.0", "192.168.1.20", "::"])
+def test_an_exposed_bind_address_with_default_passwords_is_refused_one_line_per_key(bind):
+    message, made = failure({"bindAddress": bind})
+    assert made == []
+    assert message.splitlines() == [
+        f"invalid config {key}: the default password is not allowed when bindAddress {bind} publishes ports "
+        f"to other machines; set your own with `pulumi config set --secret {key} ...`"
+        for key in ("minioPassword", "postgresPassword")]
+
+
+def test_an_exposed_bind_address_with_own_passwords_or_without_analytics_is_fine():
+    run = run_program({"bindAddress": "0.0.0.0", "minioPassword": "a-long-secret", "postgresPassword": "another"},
+                      secret_keys=("minioPassword", "postgresPassword"))
+    assert run.ports("minio")[0][0] == "0.0.0.0"
+    assert run_program({"bindAddress": "0.0.0.0", "stacks": '["kpow"]'}).ports("kpow")[0][0] == "0.0.0.0"
+    # loopback addresses other than 127.0.0.1 are not exposed
+    assert run_program({"bindAddress": "127.0.0.2", "stacks": '["analytics"]'}).ports("postgres")[0][0] == "127.0.0.2"

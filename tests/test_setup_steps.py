@@ -56,18 +56,20 @@ def test_changing_one_version_changes_that_group_only(run, monkeypatch, tmp_path
     for group in GROUPS:
         same = run.one(COMMAND, f"download-{group}")["triggers"] == after.one(COMMAND, f"download-{group}")["triggers"]
         assert same == (group != "flink-connectors"), group
-    # and the containers that mount it follow (a new folder replaces them)
-    assert run.mounts("jobmanager")["/tmp/connector"] != after.mounts("jobmanager")["/tmp/connector"]
-    assert run.mounts("connect") == after.mounts("connect")
+    # and the image that carries it is rebuilt, which replaces the containers that run it
+    for bake, changed in (("build-flink-connectors", True), ("build-kafka-connectors", False), ("build-flink", False)):
+        assert (run.one(COMMAND, bake)["triggers"] != after.one(COMMAND, bake)["triggers"]) == changed, bake
 
 
-def test_containers_wait_for_their_downloads(run):
-    assert "download-kafka-connectors" in run.depends_on(run.container("connect"))
+def test_images_wait_for_their_downloads_and_containers_for_their_images(run):
+    assert "download-kafka-connectors" in run.depends_on(run.one(COMMAND, "build-kafka-connectors"))
+    assert "build-kafka-connectors" in run.depends_on(run.container("connect"))
+    assert "download-flink-connectors" in run.depends_on(run.one(COMMAND, "build-flink-connectors"))
     for name in ("jobmanager", "taskmanager-1", "sql-gateway"):
-        assert "download-flink-connectors" in run.depends_on(run.container(name))
-    assert "download-pyflink-jars" in run.depends_on(run.one(COMMAND, "pyflink-image"))
+        assert "build-flink-connectors" in run.depends_on(run.container(name))
+    assert "download-pyflink-jars" in run.depends_on(run.one(COMMAND, "build-flink"))
 
 
 def test_downloads_of_stacks_not_chosen_are_not_made():
     run = run_program({"stacks": json.dumps(["analytics", "pinot"])})
-    assert run.of_type(COMMAND) == []
+    assert [r.name for r in run.of_type(COMMAND) if not r.name.endswith("-healthy")] == []
