@@ -3,14 +3,20 @@
 
     stack.py up|preview|down [--stack NAME] [--project-dir DIR]
 
-1. Finds the Pulumi CLI (PATH, then ~/.pulumi/bin); when it is missing, says how to
-   install it, and runs the official installer only if the user agrees at a prompt.
-2. Uses the state backend the user has (PULUMI_BACKEND_URL, or a `pulumi login`);
-   when there is none, a local one kept in the project: file://DIR/.pulumi-state.
-3. Selects the stack, creating it on first use (up and preview only).
-4. Runs `pulumi up --refresh` (the refresh makes it work after a failed or interrupted
-   run, or after containers were changed by hand), `pulumi preview --diff`, or
-   `pulumi destroy`. Without a terminal, --yes is passed (nobody could answer).
+1. Finds the Pulumi CLI (PATH, then ~/.pulumi/bin). When it is missing, says how to
+   install it and, only if the user agrees at a prompt, downloads the official installer
+   and runs it; a failed download or install says so.
+2. The state backend is the project's own (Pulumi.yaml: backend.url, a folder
+   .pulumi-state in the project), unless PULUMI_BACKEND_URL names another: every plain
+   `pulumi` command run in the project folder uses the same state.
+3. With a local backend, secrets are encrypted with a passphrase: without a terminal to
+   ask for it, PULUMI_CONFIG_PASSPHRASE (or _FILE) must be set, and it stops at once,
+   in one line, when it is not.
+4. Selects the stack, creating it on first use (up and preview), then runs
+   `pulumi up --refresh`, `pulumi preview --refresh --diff` (what up would do) or
+   `pulumi destroy`. Without a terminal, --yes is passed to up and destroy.
+Nothing it runs waits for an answer that is not shown: every pulumi command it runs has
+the user's terminal, or none (--non-interactive, no input).
 """
 
 from __future__ import annotations
@@ -20,11 +26,15 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+import yaml
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-INSTALLER = "curl -fsSL https://get.pulumi.com | sh"
+INSTALLER_URL = "https://get.pulumi.com"
+PASSPHRASE_KEYS = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
 
 
 def find_pulumi(env: Mapping[str, str]) -> str | None:
@@ -35,11 +45,44 @@ def find_pulumi(env: Mapping[str, str]) -> str | None:
     return str(home_install) if home_install.is_file() and os.access(home_install, os.X_OK) else None
 
 
-def backend_env(env: Mapping[str, str], project_dir: Path, logged_in: bool) -> dict[str, str]:
-    """Settings to add so that pulumi has a state backend: none when the user has one."""
-    if env.get("PULUMI_BACKEND_URL") or logged_in:
-        return {}
-    return {"PULUMI_BACKEND_URL": f"file://{project_dir / '.pulumi-state'}"}
+def install_pulumi(env: Mapping[str, str], run=subprocess.run) -> str | None:
+    """Download the official installer, then run it; None when it worked, else why not.
+    (Two steps: in `curl | sh` a failed download would read as a successful install.)"""
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "install.sh"
+        fetched = run(["curl", "-fsSL", "-o", str(script), INSTALLER_URL], env=dict(env))
+        if fetched.returncode != 0:
+            return f"downloading the installer from {INSTALLER_URL} failed (curl exit {fetched.returncode})"
+        installed = run(["sh", str(script)], env=dict(env))
+        if installed.returncode != 0:
+            return f"the installer failed (exit {installed.returncode})"
+    return None
+
+
+def backend_url(env: Mapping[str, str], project_dir: Path) -> str:
+    """The backend the CLI will use: PULUMI_BACKEND_URL, else the project's."""
+    if env.get("PULUMI_BACKEND_URL"):
+        return env["PULUMI_BACKEND_URL"]
+    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+    return (project.get("backend") or {}).get("url", "")
+
+
+def local_folder(url: str, project_dir: Path) -> Path | None:
+    """The folder of a file:// backend (relative to the project folder, where pulumi runs)."""
+    if not url.startswith("file://"):
+        return None
+    path = Path(os.path.expanduser(url[len("file://"):]))
+    return path if path.is_absolute() else project_dir / path
+
+
+def uses_passphrase(project_dir: Path, stack: str) -> bool:
+    """Whether the stack's secrets are (or will be) encrypted with a passphrase: the
+    default of a local backend, unless the stack file names another secrets provider."""
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.is_file():
+        return True
+    provider = (yaml.safe_load(stack_file.read_text()) or {}).get("secretsprovider", "passphrase")
+    return provider == "passphrase"
 
 
 def pulumi_steps(action: str, stack: str, interactive: bool) -> list[list[str]]:
@@ -48,15 +91,16 @@ def pulumi_steps(action: str, stack: str, interactive: bool) -> list[list[str]]:
     if action == "up":
         return [["stack", "select", "--create", stack], ["up", "--stack", stack, "--refresh", *yes]]
     if action == "preview":
-        return [["stack", "select", "--create", stack], ["preview", "--stack", stack, "--diff"]]
+        return [["stack", "select", "--create", stack], ["preview", "--stack", stack, "--refresh", "--diff"]]
     if action == "down":
         return [["destroy", "--stack", stack, *yes]]
     raise ValueError(f"unknown action {action!r}")
 
 
 def stack_exists(pulumi: str, stack: str, env: Mapping[str, str], cwd: Path) -> bool:
-    return subprocess.run([pulumi, "stack", "select", stack], env=env, cwd=cwd,
-                          capture_output=True).returncode == 0
+    # no terminal and no input: it cannot wait for an answer nobody sees
+    return subprocess.run([pulumi, "stack", "select", stack, "--non-interactive"], env=dict(env), cwd=cwd,
+                          stdin=subprocess.DEVNULL, capture_output=True).returncode == 0
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None,
@@ -69,35 +113,39 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     env = dict(os.environ if env is None else env)
     interactive = sys.stdin.isatty() if interactive is None else interactive
     ask = ask or input
+    project = args.project_dir
 
     pulumi = find_pulumi(env)
     if pulumi is None:
-        print(f"The Pulumi CLI is not installed. Its official installer is:\n    {INSTALLER}\n"
+        print(f"The Pulumi CLI is not installed. Its official installer is:\n    curl -fsSL {INSTALLER_URL} | sh\n"
               "(see https://www.pulumi.com/docs/install/ for other ways).", file=sys.stderr)
-        if not interactive or ask("Run the installer now? [y/N] ").strip().lower() not in ("y", "yes"):
+        if not interactive or ask("Download and run the installer now? [y/N] ").strip().lower() not in ("y", "yes"):
             return 1
-        if subprocess.run(["sh", "-c", INSTALLER], env=env).returncode != 0:
-            print("The installer failed; install Pulumi by hand and run this again.", file=sys.stderr)
+        problem = install_pulumi(env)
+        if problem:
+            print(f"Pulumi is not installed: {problem}. Install it by hand and run this again.", file=sys.stderr)
             return 1
         pulumi = find_pulumi(env)
         if pulumi is None:
             print("Pulumi was installed but cannot be found; add ~/.pulumi/bin to PATH.", file=sys.stderr)
             return 1
 
-    logged_in = subprocess.run([pulumi, "whoami"], env=env, cwd=args.project_dir,
-                               capture_output=True).returncode == 0
-    extra = backend_env(env, args.project_dir, logged_in)
-    if extra:
-        (args.project_dir / ".pulumi-state").mkdir(exist_ok=True)
-        print(f"Using the local state backend {extra['PULUMI_BACKEND_URL']} "
-              "(set PULUMI_BACKEND_URL or `pulumi login` to use another).")
-    env.update(extra)
+    url = backend_url(env, project)
+    folder = local_folder(url, project)
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)  # the CLI needs the folder to exist
+        if (not interactive and not any(env.get(k) for k in PASSPHRASE_KEYS)
+                and uses_passphrase(project, args.stack)):
+            print(f"Set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): the local state backend "
+                  f"{url} encrypts stack {args.stack}'s secrets with it, and there is no terminal to ask.",
+                  file=sys.stderr)
+            return 2
 
-    if args.action == "down" and not stack_exists(pulumi, args.stack, env, args.project_dir):
-        print(f"There is no stack {args.stack!r}: nothing to destroy.")
+    if args.action == "down" and not stack_exists(pulumi, args.stack, env, project):
+        print(f"There is no stack {args.stack!r} in {url or 'your Pulumi backend'}: nothing to destroy.")
         return 0
     for step in pulumi_steps(args.action, args.stack, interactive):
-        code = subprocess.run([pulumi, *step], env=env, cwd=args.project_dir).returncode
+        code = subprocess.run([pulumi, *step], env=env, cwd=project).returncode
         if code != 0:
             return code
     return 0

@@ -1,19 +1,22 @@
 """scripts/stack.py (what `make up`, `make preview` and `make down` run), with a stand-in
-`pulumi` that records its calls."""
+`pulumi` that records its calls, whether it had input, and the backend it would use."""
 
-import os
+import shutil
+import stat
 from pathlib import Path
 
 import pytest
+import yaml
 
-from harness import stand_in
+from harness import PROJECT_DIR, stand_in
 
 from scripts import stack
 
 FAKE_PULUMI = r"""#!/bin/sh
-echo "$* | backend=${PULUMI_BACKEND_URL:-none}" >> "$CALLS"
+# what the CLI would use: PULUMI_BACKEND_URL, else the project's backend.url
+if [ -t 0 ]; then input=terminal; elif [ -p /dev/stdin ] || [ -f /dev/stdin ]; then input=pipe; else input=none; fi
+echo "$* | backend=${PULUMI_BACKEND_URL:-project} | stdin=$input" >> "$CALLS"
 case "$1" in
-  whoami) [ -n "$LOGGED_IN" ] && echo alice && exit 0; echo "not logged in" >&2; exit 1 ;;
   stack) [ "$3" = "--create" ] && exit 0; [ -n "$STACK_EXISTS" ] && exit 0; exit 1 ;;
   up) exit "${UP_EXIT:-0}" ;;
 esac
@@ -26,39 +29,62 @@ def world(tmp_path):
     bin_dir = stand_in(tmp_path, "pulumi", FAKE_PULUMI)
     project = tmp_path / "project"
     project.mkdir()
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path / "home"), "CALLS": str(tmp_path / "calls")}
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", project / "Pulumi.yaml")
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path / "home"), "CALLS": str(tmp_path / "calls"),
+           "PULUMI_CONFIG_PASSPHRASE": "test"}
     return project, env, tmp_path / "calls"
 
 
 def calls(path: Path) -> list[str]:
-    return path.read_text().splitlines() if path.exists() else []
+    return [line.split(" | stdin=")[0] for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def test_first_up_uses_a_local_backend_in_the_project_and_creates_the_stack(world):
+def test_the_project_file_names_a_local_backend_in_the_project():
+    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
+    assert project["backend"]["url"] == "file://.pulumi-state"
+    # it must exist for the CLI, in every clone
+    assert (PROJECT_DIR / ".pulumi-state" / ".gitkeep").is_file()
+
+
+def test_first_up_creates_the_stack_in_the_projects_backend_and_refreshes(world):
     project, env, log = world
     assert stack.main(["up", "--project-dir", str(project)], env=env, interactive=False) == 0
-    backend = f"file://{project}/.pulumi-state"
-    assert calls(log) == [
-        "whoami | backend=none",
-        f"stack select --create dev | backend={backend}",
-        f"up --stack dev --refresh --yes | backend={backend}",
-    ]
+    assert calls(log) == ["stack select --create dev | backend=project", "up --stack dev --refresh --yes | backend=project"]
     assert (project / ".pulumi-state").is_dir()
 
 
-def test_a_configured_backend_is_kept(world):
+def test_preview_refreshes_as_up_does(world):
     project, env, log = world
-    assert stack.main(["up", "--stack", "alice", "--project-dir", str(project)],
-                      env={**env, "PULUMI_BACKEND_URL": "s3://team-state"}, interactive=True) == 0
-    assert calls(log)[1:] == ["stack select --create alice | backend=s3://team-state",
-                              "up --stack alice --refresh | backend=s3://team-state"]
+    assert stack.main(["preview", "--project-dir", str(project)], env=env, interactive=True) == 0
+    assert calls(log)[-1] == "preview --stack dev --refresh --diff | backend=project"
+
+
+def test_a_backend_url_from_the_environment_is_kept(world):
+    project, env, log = world
+    env = {**env, "PULUMI_BACKEND_URL": "s3://team-state"}
+    del env["PULUMI_CONFIG_PASSPHRASE"]  # not a local backend: no passphrase needed here
+    assert stack.main(["up", "--stack", "alice", "--project-dir", str(project)], env=env, interactive=False) == 0
+    assert calls(log) == ["stack select --create alice | backend=s3://team-state",
+                          "up --stack alice --refresh --yes | backend=s3://team-state"]
     assert not (project / ".pulumi-state").exists()
 
 
-def test_a_logged_in_user_keeps_their_backend(world):
+def test_without_a_terminal_or_passphrase_it_stops_at_once_in_one_line(world, capsys):
     project, env, log = world
-    assert stack.main(["preview", "--project-dir", str(project)], env={**env, "LOGGED_IN": "1"}, interactive=True) == 0
-    assert calls(log)[1:] == ["stack select --create dev | backend=none", "preview --stack dev --diff | backend=none"]
+    del env["PULUMI_CONFIG_PASSPHRASE"]
+    assert stack.main(["up", "--project-dir", str(project)], env=env, interactive=False) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("Set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE)")
+    assert calls(log) == []
+    # a passphrase file does, and so does a terminal (pulumi asks there, visibly)
+    passfile = project / "pass"
+    passfile.write_text("x")
+    assert stack.main(["up", "--project-dir", str(project)], env={**env, "PULUMI_CONFIG_PASSPHRASE_FILE": str(passfile)},
+                      interactive=False) == 0
+    assert stack.main(["up", "--project-dir", str(project)], env=env, interactive=True) == 0
+    # and a stack whose secrets another provider keeps needs none
+    (project / "Pulumi.kms.yaml").write_text("secretsprovider: awskms://alias/x\n")
+    assert stack.main(["up", "--stack", "kms", "--project-dir", str(project)], env=env, interactive=False) == 0
 
 
 def test_a_failed_up_fails_make(world):
@@ -75,22 +101,47 @@ def test_down_destroys_an_existing_stack_and_is_quiet_without_one(world, capsys)
     assert calls(log)[-1].startswith("destroy --stack dev --yes")
 
 
+def test_nothing_it_runs_in_the_background_can_wait_for_input(world):
+    project, env, log = world
+    stack.main(["down", "--project-dir", str(project)], env=env, interactive=False)
+    [probe] = [line for line in log.read_text().splitlines() if line.startswith("stack select dev")]
+    assert "--non-interactive" in probe and probe.endswith("stdin=none")
+
+
 def test_a_missing_cli_says_how_to_install_it_and_asks_first(world, capsys):
     project, env, log = world
     env = {**env, "PATH": "/usr/bin:/bin"}
     assert stack.main(["up", "--project-dir", str(project)], env=env, interactive=False) == 1
-    assert stack.INSTALLER in capsys.readouterr().err
+    assert stack.INSTALLER_URL in capsys.readouterr().err
     asked = []
     assert stack.main(["up", "--project-dir", str(project)], env=env, interactive=True,
                       ask=lambda q: asked.append(q) or "n") == 1
     assert asked and calls(log) == []
 
 
+def test_a_failed_installer_download_is_reported_as_a_failure(tmp_path):
+    # curl fails (as with no network): the installer is never run, and it says so
+    bin_dir = stand_in(tmp_path, "curl", "#!/bin/sh\nexit 6\n")
+    stand_in(tmp_path, "sh", f"#!/bin/sh\necho ran >> {tmp_path}/sh-ran\n")
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    problem = stack.install_pulumi(env)
+    assert problem == f"downloading the installer from {stack.INSTALLER_URL} failed (curl exit 6)"
+    assert not (tmp_path / "sh-ran").exists()
+
+
+def test_a_failed_install_is_reported_as_a_failure(tmp_path):
+    bin_dir = stand_in(tmp_path, "curl", '#!/bin/sh\nwhile [ "$1" != "-o" ]; do shift; done; echo "exit 4" > "$2"\n')
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    assert stack.install_pulumi(env) == "the installer failed (exit 4)"
+
+
 def test_the_cli_is_found_in_its_default_install_folder(world):
     project, env, log = world
     home_bin = Path(env["HOME"]) / ".pulumi" / "bin"
     home_bin.mkdir(parents=True)
-    os.rename(Path(env["PATH"].split(":")[0]) / "pulumi", home_bin / "pulumi")
+    fake = Path(env["PATH"].split(":")[0]) / "pulumi"
+    fake.rename(home_bin / "pulumi")
+    assert (home_bin / "pulumi").stat().st_mode & stat.S_IXUSR
     assert stack.find_pulumi(env) == str(home_bin / "pulumi")
     assert stack.main(["up", "--project-dir", str(project)], env=env, interactive=False) == 0
     assert calls(log)[-1].startswith("up --stack dev")
