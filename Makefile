@@ -1,22 +1,30 @@
-# make up      bring the platform up (installs what it needs; STACK=name picks a stack, default dev)
-# make preview show what `make up` would change
-# make down    destroy the stack's containers and network (data volumes are kept)
-# make test    run the tests
 PYTHON ?= python3
 VENV := venv
 STACK ?= dev
 
-.PHONY: up preview down test install
+.DEFAULT_GOAL := help
+.PHONY: help up preview down test install
 
-install: $(VENV)/.installed
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "  (STACK=name picks a stack, default dev)"
+
+install: $(VENV)/.installed ## make the virtualenv with the pinned dependencies
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-up preview down: install
-	$(VENV)/bin/python scripts/stack.py $@ --stack $(STACK)
+up: install ## bring the platform up (pulumi up --refresh on stack STACK)
+	$(VENV)/bin/python scripts/stack.py up --stack $(STACK)
 
-test: install
-	$(VENV)/bin/python -m pytest -q tests
+preview: install ## show what `make up` would change (pulumi preview --refresh --diff)
+	$(VENV)/bin/python scripts/stack.py preview --stack $(STACK)
+
+down: install ## destroy the stack's containers and network (data volumes are kept)
+	$(VENV)/bin/python scripts/stack.py down --stack $(STACK)
+
+# no bytecode, no pytest cache: the tests leave the project folder as they found it
+test: install ## run the tests
+	PYTHONDONTWRITEBYTECODE=1 $(VENV)/bin/python -m pytest -q -p no:cacheprovider tests
