@@ -41,3 +41,41 @@ def test_the_benchmark_runs_and_its_warm_run_makes_no_request():
                             capture_output=True, text=True, cwd=PROJECT_DIR, timeout=120)
     assert result.returncode == 0, result.stderr
     assert re.search(r"warm .* 0 requests", result.stdout), result.stdout
+
+
+SERVICES_DOC = (PROJECT_DIR / "docs/services.md").read_text()
+
+
+def documented_services() -> dict[str, tuple[str, str, set[str]]]:
+    """service -> (image, container, {"host:container", ...}) of docs/services.md's tables."""
+    rows = re.findall(r"^\| `([\w-]+)` \| `([^`]+)`[^|]*\| `([^`]+)`[^|]*\| ([^|]+) \|$", SERVICES_DOC, re.M)
+    return {name: (image, container, set(re.findall(r"`(\d+:\d+)`", ports))) for name, image, container, ports in rows}
+
+
+def test_every_documented_service_is_made_as_documented_and_nothing_else():
+    from harness import run_program
+    run = run_program()
+    documented = documented_services()
+    assert set(documented) == set(run.containers)
+    for name, (image, container, ports) in documented.items():
+        assert run.image_of(name) == image, name
+        assert run.container(name)["name"] == container, name
+        assert {f"{host}:{inside}" for _, host, inside in run.ports(name)} == ports, name
+
+
+def test_the_project_stands_alone():
+    # the facts it relies on are in docs/, not in files outside the repository
+    for path in PROJECT_DIR.rglob("*"):
+        if path.is_file() and path.suffix in (".py", ".md", ".yaml", ".yml", ".sh", "") and "venv" not in path.parts \
+                and ".git" not in path.parts and path.stat().st_size < 1_000_000:
+            text = path.read_text(errors="replace")
+            for outside in ("SPEC" + ".md", "../" + "shared", "PULUMI" + "-NOTES"):
+                assert outside not in text, (path, outside)
+
+
+def test_the_layout_names_every_module():
+    layout = README.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    modules = [p for folder in ("stacks", "scripts", "tests", "bench", "docs") for p in (PROJECT_DIR / folder).iterdir()
+               if p.suffix in (".py", ".md") and p.name != "__init__.py"]
+    missing = [f"{p.parent.name}/{p.name}" for p in modules if f"`{p.name}`" not in layout]
+    assert not missing, missing
