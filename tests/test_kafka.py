@@ -5,6 +5,7 @@ import json
 import pytest
 
 from harness import COMMAND, IMAGE, PROJECT_DIR, check_factorhouse_app, resource_files, run_program
+from test_logins import UPSTREAM_KAFKA_ENV
 
 RESOURCES = PROJECT_DIR / "resources"
 BOOTSTRAP = "kafka-1:19092,kafka-2:19093,kafka-3:19094"
@@ -134,19 +135,9 @@ def test_connect_runs_its_image_with_the_connectors_baked_in(run):
 
 def test_kpow_trial(run):
     env = check_factorhouse_app(run, "kpow", 3000, waits_for="connect", login=True)
-    assert {k: env[k] for k in (
-        "ENVIRONMENT_NAME", "BOOTSTRAP", "CONNECT_NAME", "CONNECT_REST_URL", "SCHEMA_REGISTRY_NAME",
-        "SCHEMA_REGISTRY_URL", "SCHEMA_REGISTRY_AUTH", "SCHEMA_REGISTRY_USER", "SCHEMA_REGISTRY_PASSWORD")} == {
-        "ENVIRONMENT_NAME": "Local Kafka Cluster",
-        "BOOTSTRAP": BOOTSTRAP,
-        "CONNECT_NAME": "Local Connect Cluster",
-        "CONNECT_REST_URL": "http://connect:8083",
-        "SCHEMA_REGISTRY_NAME": "Local Schema Registry",
-        "SCHEMA_REGISTRY_URL": "http://schema:8081",
-        "SCHEMA_REGISTRY_AUTH": "USER_INFO",
-        "SCHEMA_REGISTRY_USER": "admin",
-        "SCHEMA_REGISTRY_PASSWORD": "admin",
-    }
+    # upstream's settings (the full profile's bootstrap servers are upstream's too)
+    assert {k: env[k] for k in UPSTREAM_KAFKA_ENV} == UPSTREAM_KAFKA_ENV
+    assert UPSTREAM_KAFKA_ENV["BOOTSTRAP"] == BOOTSTRAP
 
 
 def test_kpow_is_pulled_once_without_asking_the_registry(run):
