@@ -96,7 +96,6 @@ class Platform:
             opts=self._opts(delete_before_replace=True),
         )
         self.containers: dict[str, docker.Container] = {}
-        self._services: dict[str, Service] = {}
         self._gates: dict[str, command.local.Command] = {}
         self._completed: dict[str, pulumi.Output[str]] = {}
         self._images: dict[str, _Image] = {}
@@ -132,10 +131,11 @@ class Platform:
     def _build(self, repository: str, context, base: _Image, build_args: dict[str, str],
                add: tuple[tuple[Download, str], ...], parent: pulumi.Resource) -> _Image:
         """A content-tagged image built on the engine (see setup.build_step)."""
-        key = f"{repository} FROM {base.key} ADD {[(d.folder.name, dest) for d, dest in add]}"
+        # everything the image is made from (the folders are named by their content)
+        made_of = [content_hash([context]), repr(sorted(build_args.items())),
+                   repr([(d.folder.name, dest) for d, dest in add])]
+        key = " ".join([repository, "FROM", base.key, *made_of])
         if key not in self._images:
-            made_of = [content_hash([context]), repr(sorted(build_args.items())),
-                       repr([(d.folder.name, dest) for d, dest in add])]
             tag = pulumi.Output.from_input(base.reference).apply(
                 lambda ref: f"{self.settings.name(repository)}:"
                             f"{hashlib.sha256('|'.join([ref, *made_of]).encode()).hexdigest()[:20]}")
@@ -290,10 +290,8 @@ class Platform:
             ),
         )
         self.containers[service.name] = container
-        self._services[service.name] = service
         if check:
-            self._gates[service.name] = health_gate(s, service.name, name, container, container.id,
-                                                    check.wait_timeout, parent)
+            self._gates[service.name] = health_gate(s, service.name, name, container, check.wait_timeout, parent)
         if service.one_shot:
             self._completed[service.name] = container.exit_code.apply(
                 lambda code: self._check_exit(name, code))

@@ -123,8 +123,8 @@ def build_step(settings: Settings, name: str, context: Path, tag: pulumi.Input[s
     )
 
 
-def health_gate(settings: Settings, name: str, container_name: str, container: pulumi.Resource,
-                container_id: pulumi.Output[str], timeout: int, parent: pulumi.Resource) -> command.local.Command:
+def health_gate(settings: Settings, name: str, container_name: str, container: pulumi.CustomResource,
+                timeout: int, parent: pulumi.Resource) -> command.local.Command:
     """The step that waits until a container is healthy, and fails naming it, with its
     last health check output and how to read its log, when it is not. It runs once per
     container (a replaced container gets a new id and is waited for again); when it
@@ -135,6 +135,6 @@ def health_gate(settings: Settings, name: str, container_name: str, container: p
         create=shlex.join([PYTHON, "scripts/wait_healthy.py", "--timeout", str(timeout), container_name]),
         dir=str(PROJECT_DIR),
         environment=docker_environment(settings),
-        triggers=[container_id],
+        triggers=[container.id],
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[container]),
     )
