@@ -9,7 +9,7 @@ from .pinot import PinotStack
 from .platform import Platform
 from .settings import Settings
 
-# in this order: Pinot uses the Kafka stack's Zookeeper when it runs
+# in this order; the summary lists a shared service (Zookeeper) under the first stack that runs it
 STACK_CLASSES = {"kpow": KafkaStack, "flex": FlinkStack, "analytics": AnalyticsStack, "pinot": PinotStack}
 
 
