@@ -45,15 +45,15 @@ def find_pulumi(env: Mapping[str, str]) -> str | None:
     return str(home_install) if home_install.is_file() and os.access(home_install, os.X_OK) else None
 
 
-def install_pulumi(env: Mapping[str, str], run=subprocess.run) -> str | None:
+def install_pulumi(env: Mapping[str, str]) -> str | None:
     """Download the official installer, then run it; None when it worked, else why not.
     (Two steps: in `curl | sh` a failed download would read as a successful install.)"""
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "install.sh"
-        fetched = run(["curl", "-fsSL", "-o", str(script), INSTALLER_URL], env=dict(env))
+        fetched = subprocess.run(["curl", "-fsSL", "-o", str(script), INSTALLER_URL], env=dict(env))
         if fetched.returncode != 0:
             return f"downloading the installer from {INSTALLER_URL} failed (curl exit {fetched.returncode})"
-        installed = run(["sh", str(script)], env=dict(env))
+        installed = subprocess.run(["sh", str(script)], env=dict(env))
         if installed.returncode != 0:
             return f"the installer failed (exit {installed.returncode})"
     return None

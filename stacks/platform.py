@@ -131,11 +131,11 @@ class Platform:
     def _build(self, repository: str, context, base: _Image, build_args: dict[str, str],
                add: tuple[tuple[Download, str], ...], parent: pulumi.Resource) -> _Image:
         """A content-tagged image built on the engine (see setup.build_step)."""
-        # everything the image is made from (the folders are named by their content)
-        made_of = [content_hash([context]), repr(sorted(build_args.items())),
-                   repr([(d.folder.name, dest) for d, dest in add])]
-        key = " ".join([repository, "FROM", base.key, *made_of])
+        # what the image is made from (the folders are named by their content)
+        made_of = [repr(sorted(build_args.items())), repr([(d.folder.name, dest) for d, dest in add])]
+        key = " ".join([repository, "FROM", base.key, str(context), *made_of])
         if key not in self._images:
+            made_of.append(content_hash([context]))  # read once per image, not per service
             tag = pulumi.Output.from_input(base.reference).apply(
                 lambda ref: f"{self.settings.name(repository)}:"
                             f"{hashlib.sha256('|'.join([ref, *made_of]).encode()).hexdigest()[:20]}")
