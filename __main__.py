@@ -1,9 +1,12 @@
-"""Factor House Local: read settings, build the chosen stacks, export what a user needs."""
+"""Factor House Local: read settings, build the chosen stacks on the chosen engine,
+export what a user needs."""
 
 import pulumi
 
+from engines import engine_for
 from stacks import build, settings
 
-platform = build(settings.load())
+chosen = settings.load()
+platform = build(chosen, engine_for(chosen))
 for name, value in platform.outputs.items():
     pulumi.export(name, value)

@@ -6,26 +6,27 @@ from .analytics import AnalyticsStack
 from .flink import FlinkStack
 from .kafka import KafkaStack
 from .pinot import PinotStack
-from .platform import Platform
+from .platform import Engine, Platform
 from .settings import Settings
 
 # in this order; the summary lists a shared service (Zookeeper) under the first stack that runs it
 STACK_CLASSES = {"kpow": KafkaStack, "flex": FlinkStack, "analytics": AnalyticsStack, "pinot": PinotStack}
 
 
-def build(settings: Settings) -> Platform:
-    """Make the network and every chosen stack; the platform's outputs are what a user
+def build(settings: Settings, engine: Engine) -> Platform:
+    """Make every chosen stack on the engine; the platform's outputs are what a user
     reads after `pulumi up`."""
-    platform = Platform(settings)
+    platform = Platform(settings, engine)
     platform.outputs["stacks"] = list(settings.stacks)
     summary = []
     for name, stack_class in STACK_CLASSES.items():
         if settings.runs(name):
-            before = set(platform.containers)
+            before = set(platform.services)
             platform.outputs.update(stack_class(platform).outputs)
-            summary.append(f"{name}: {', '.join(n for n in platform.containers if n not in before)}")
+            summary.append(f"{name}: {', '.join(n for n in platform.services if n not in before)}")
+    platform.outputs.update(engine.outputs())
     platform.outputs["summary"] = (
-        f"{len(platform.containers)} containers on network {settings.name('factorhouse')} "
+        f"{engine.describe(len(platform.services))} "
         f"({settings.profile} profile, {settings.edition} edition) - " + "; ".join(summary)
     )
     return platform

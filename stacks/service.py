@@ -1,21 +1,32 @@
 """What runs: a service description that reads like a compose entry.
 
 A `Service` says what a container is made of (image, settings, files, downloaded
-folders, ports, health, start order), never how an engine delivers it: the Docker
-builder (`stacks/platform.py`) decides that files are uploaded, downloaded folders are
-baked into an image built on the engine, and data goes into named volumes.
+folders, ports, health, start order), never how an engine delivers it: the engines
+(`engines/docker.py`, `engines/kubernetes.py`) decide how files, downloaded folders,
+data and health checks are delivered.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional, Union
 
 import pulumi
 
+from .envfile import read_env_file
 from .settings import RESOURCES
 from .setup import Download
+
+# Settings whose values are credentials: every engine keeps them secret (Pulumi secrets;
+# on Kubernetes, in a Secret).
+_CREDENTIAL = re.compile(r"PASSWORD|SECRET|LICENSE|CREDENTIAL")
+
+
+def is_credential(key: str) -> bool:
+    """Whether a setting's value is a credential, by its name."""
+    return bool(_CREDENTIAL.search(key))
 
 # How long `pulumi up` waits at least for a health check to pass: first starts on a
 # laptop (JVM services, Connect scanning its plugins) take minutes.
@@ -102,3 +113,19 @@ class Service:
     one_shot: bool = False  # runs to completion (`pulumi up` waits for it), then stays exited
     replace_when: tuple[pulumi.Input[str], ...] = ()  # values whose change re-creates it
 
+    def environment(self) -> dict[str, pulumi.Input[str]]:
+        """Its settings as compose gives them: the env files in order, then `env`."""
+        values: dict[str, pulumi.Input[str]] = {}
+        for path in self.env_files:
+            values.update(read_env_file(path))
+        values.update(self.env)
+        return values
+
+    def file_list(self) -> list[tuple[str, str, bool]]:
+        """(path in the container, text, executable) of every file, in path order;
+        ValueError when two go to the same path."""
+        files = sorted(f for file in self.files for f in file.expand())
+        targets = [target for target, _, _ in files]
+        if len(set(targets)) != len(targets):
+            raise ValueError(f"{self.name}: two files go to the same path in {targets}")
+        return files

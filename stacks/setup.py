@@ -94,13 +94,17 @@ def download(settings: Settings, work_dir: Path, group: str, parent: pulumi.Reso
 
 def build_step(settings: Settings, name: str, context: Path, tag: pulumi.Input[str],
                build_args: dict[str, pulumi.Input[str]], add: Sequence[tuple[Path, str]],
-               depends_on: Sequence[pulumi.Resource], parent: pulumi.Resource) -> command.local.Command:
+               depends_on: Sequence[pulumi.Resource], parent: pulumi.Resource,
+               push: bool = False) -> command.local.Command:
     """The step that builds image `tag` on the engine from a context folder plus folders
-    of this machine (`add`: (folder, path inside the context)). The tag is named by
-    everything the image is made from, so an unchanged image is never built or sent
-    again; the step prints the image id, which the containers run. Destroy untags it."""
+    of this machine (`add`: (folder, path inside the context)), and with `push` pushes
+    it to the registry the tag names. The tag is named by everything the image is made
+    from, so an unchanged image is never built, sent or pushed again; the step prints
+    the image id, which Docker containers run. Destroy untags it."""
     def create(tag: str, args: dict) -> str:
         build = [PYTHON, "scripts/build_image.py", "build", "--context", str(context), "--tag", tag]
+        if push:
+            build.append("--push")
         for folder, dest in add:
             build += ["--add", f"{folder}={dest}"]
         for key in sorted(args):

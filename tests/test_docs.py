@@ -75,7 +75,7 @@ def test_the_project_stands_alone():
 
 def test_the_layout_names_every_module():
     layout = README.split("## Layout", 1)[1].split("\n## ", 1)[0]
-    modules = [p for folder in ("stacks", "scripts", "tests", "bench", "docs") for p in (PROJECT_DIR / folder).iterdir()
+    modules = [p for folder in ("stacks", "engines", "scripts", "tests", "bench", "docs") for p in (PROJECT_DIR / folder).iterdir()
                if p.suffix in (".py", ".md") and p.name != "__init__.py"]
     missing = [f"{p.parent.name}/{p.name}" for p in modules if f"`{p.name}`" not in layout]
     assert not missing, missing

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from harness import COMMAND, CONTAINER, IMAGE, NETWORK, VOLUME, run_program
-from stacks.platform import go_duration
+from engines.docker import go_duration
 
 STACKS = ["kpow", "flex", "analytics", "pinot"]
 SELECTIONS = [c for n in range(1, 5) for c in itertools.combinations(STACKS, n)]

@@ -1,0 +1,83 @@
+"""The images services run, the same way on every engine: a reference pulled as named
+(how is the engine's: `Images.pull`), or an image built by a command step on the Docker
+engine the docker CLI reaches, tagged by everything it is made from, with each
+downloaded folder of the service baked in by one more build FROM it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+
+from stacks.service import ImageBuild, Service
+from stacks.settings import RESOURCES, Settings
+from stacks.setup import Download, build_step, content_hash
+
+BAKE_CONTEXT = RESOURCES / "bake"  # FROM a base, COPY one folder to a path
+
+
+@dataclass(frozen=True)
+class Image:
+    key: str  # what it is made of, to share one image between services
+    reference: pulumi.Input[str]  # what a Dockerfile's FROM or a pod names
+    id: pulumi.Output[str]  # what a Docker container runs
+    made_by: Optional[pulumi.Resource]  # the resource that pulls or builds it, if any
+
+
+class Images:
+    """Every image of a platform, each pulled or built once however many services run it.
+
+    `registry` (e.g. `registry.corp:5000`) names where built images are pushed, for
+    engines that do not run them on the engine that built them; empty: not pushed."""
+
+    def __init__(self, settings: Settings, registry: str = ""):
+        self.settings = settings
+        self.registry = registry
+        self._images: dict[str, Image] = {}
+
+    def pull(self, reference: str) -> Image:
+        """The image of a reference, pulled as the engine pulls."""
+        raise NotImplementedError
+
+    def _pulled(self, reference: str) -> Image:
+        if reference not in self._images:
+            self._images[reference] = self.pull(reference)
+        return self._images[reference]
+
+    def _build(self, repository: str, context, base: Image, build_args: dict[str, str],
+               add: tuple[tuple[Download, str], ...], parent: pulumi.Resource) -> Image:
+        """A content-tagged image built on the engine (see setup.build_step)."""
+        # what the image is made from (the folders are named by their content)
+        made_of = [repr(sorted(build_args.items())), repr([(d.folder.name, dest) for d, dest in add])]
+        key = " ".join([repository, "FROM", base.key, str(context), *made_of])
+        if key not in self._images:
+            made_of.append(content_hash([context]))  # read once per image, not per service
+            name = self.settings.name(repository)
+            if self.registry:
+                name = f"{self.registry}/{name}"
+            tag = pulumi.Output.from_input(base.reference).apply(
+                lambda ref: f"{name}:{hashlib.sha256('|'.join([ref, *made_of]).encode()).hexdigest()[:20]}")
+            step = build_step(
+                self.settings, f"build-{repository.rsplit('/', 1)[-1]}", context, tag,
+                build_args={**build_args, "BASE_IMAGE": base.reference},
+                add=[(d.folder, dest) for d, dest in add],
+                depends_on=[r for r in (base.made_by, *(d.step for d, _ in add)) if r is not None],
+                parent=parent, push=bool(self.registry))
+            self._images[key] = Image(key, tag, step.stdout, step)
+        return self._images[key]
+
+    def of(self, service: Service, parent: pulumi.Resource) -> Image:
+        """The image a service runs: pulled or built, with its downloaded folders baked in."""
+        spec = service.image
+        if isinstance(spec, ImageBuild):
+            image = self._build(spec.repository, spec.context, self._pulled(spec.base), dict(spec.build_args),
+                                spec.add, parent)
+        else:
+            image = self._pulled(spec)
+        for download, target in service.downloads:
+            image = self._build(f"factorhouse/{download.group}", BAKE_CONTEXT, image, {"TARGET": target},
+                                ((download, "files"),), parent)
+        return image
