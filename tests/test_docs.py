@@ -43,6 +43,17 @@ def test_the_benchmark_runs_and_its_warm_run_makes_no_request():
     assert re.search(r"warm .* 0 requests", result.stdout), result.stdout
 
 
+def test_the_start_up_benchmark_runs_and_our_chain_is_faster():
+    import engine
+    engine.need(engine.engine_problem(), "a Docker engine")
+    result = subprocess.run([sys.executable, "bench/bench_health_chain.py", "--interval", "3", "--links", "2"],
+                            capture_output=True, text=True, cwd=PROJECT_DIR, timeout=120)
+    assert result.returncode == 0, result.stderr
+    theirs = float(re.search(r"Docker's status.*?([\d.]+) s", result.stdout).group(1))
+    ours = float(re.search(r"our gate.*?([\d.]+) s", result.stdout).group(1))
+    assert ours < theirs, result.stdout
+
+
 SERVICES_DOC = (PROJECT_DIR / "docs/services.md").read_text()
 
 

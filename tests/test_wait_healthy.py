@@ -1,9 +1,10 @@
 """scripts/wait_healthy.py (the health gate that runs before anything that needs a
 service healthy) against real containers on the local engine, whose health check fails
-and then passes."""
+and then passes, or passes at once while Docker's own first check is 30 s away."""
 
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -15,17 +16,22 @@ SCRIPT = PROJECT_DIR / "scripts/wait_healthy.py"
 
 
 def gate(container: str, timeout: float) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), "--timeout", str(timeout), "--poll", "0.2", container],
+    return subprocess.run([sys.executable, str(SCRIPT), "--timeout", str(timeout), container],
                           capture_output=True, text=True)
+
+
+def start(base_image, *check: str) -> str:
+    name = f"fhl-test-health-{uuid.uuid4().hex[:8]}"
+    docker("run", "-d", "--name", name, "--network", "none", "--label", "fhl-test=health", *check,
+           base_image, "/bin/busybox", "sleep", "300", check=True)
+    return name
 
 
 @pytest.fixture
 def container(base_image):
     """A container that is healthy once /tmp/ok exists (checked every second)."""
-    name = f"fhl-test-health-{uuid.uuid4().hex[:8]}"
-    docker("run", "-d", "--name", name, "--network", "none",
-           "--health-cmd", "echo checking; test -f /tmp/ok", "--health-interval", "1s", "--health-retries", "1",
-           base_image, "/bin/busybox", "sleep", "300", check=True)
+    name = start(base_image, "--health-cmd", "echo checking; test -f /tmp/ok", "--health-interval", "1s",
+                 "--health-retries", "1")
     yield name
     docker("rm", "-f", name)
 
@@ -62,3 +68,41 @@ def test_a_missing_container_or_one_without_a_check_fails(base_image):
         assert unchecked.returncode == 1 and "has no health check" in unchecked.stderr
     finally:
         docker("rm", "-f", name)
+
+
+@pytest.fixture
+def slow_interval(base_image):
+    """Containers whose check runs every 30 s (Pinot's interval): Docker reports nothing
+    for the first 30 s."""
+    made = []
+
+    def make(test: str) -> str:
+        made.append(start(base_image, "--health-cmd", test, "--health-interval", "30s", "--health-timeout", "5s",
+                          "--health-retries", "3"))
+        return made[-1]
+    yield make
+    for name in made:
+        docker("rm", "-f", name)
+
+
+def test_a_service_ready_at_once_is_healthy_within_seconds_whatever_its_interval(slow_interval):
+    container = slow_interval("/bin/busybox true")
+    started = time.monotonic()
+    passed = gate(container, timeout=60)
+    took = time.monotonic() - started
+    assert passed.returncode == 0, passed.stderr
+    assert took < 5, took
+    assert passed.stdout.startswith(f"{container} is healthy: its health check passed")
+    # Docker itself has not run a check yet: the gate ran the container's own one
+    status = docker("inspect", "--format", "{{.State.Health.Status}}", container).stdout.strip()
+    assert status == "starting"
+
+
+def test_a_check_that_never_passes_fails_naming_the_container_and_its_output(slow_interval):
+    container = slow_interval("echo broker not ready; exit 3")
+    failed = gate(container, timeout=3)
+    assert failed.returncode == 1
+    message = failed.stderr.strip()
+    assert "\n" not in message
+    assert message.startswith(f"{container} is not healthy after 3s (health: starting; ")
+    assert "last check exited 3: broker not ready" in message
