@@ -1,17 +1,20 @@
 """Default image of every image key (the `images` setting overrides any of them).
 
-Kpow and Flex have one image per edition. `flink` is the base of the PyFlink image that
-the program builds; the Flink containers run the built image.
+Kpow and Flex have one image per edition; the Kafka cluster's images one per
+`kafkaMode` (Confluent Platform 8 has no ZooKeeper: a ZooKeeper the Pinot stack needs is
+cp-zookeeper 7.8.0 in both modes). `flink` is the base of the Flink image that the
+program builds; the Flink containers run the built image.
 """
 
 EDITIONS = ("trial", "community")
+KAFKA_MODES = ("zookeeper", "kraft")
 
 DEFAULT_IMAGES = {
     # Kafka stack
     "zookeeper": "confluentinc/cp-zookeeper:7.8.0",
-    "kafka": "confluentinc/cp-kafka:7.8.0",
-    "schema": "confluentinc/cp-schema-registry:7.8.0",
-    "connect": "confluentinc/cp-kafka-connect:7.8.0",
+    "kafka": {"zookeeper": "confluentinc/cp-kafka:7.8.0", "kraft": "confluentinc/cp-kafka:8.1.1"},
+    "schema": {"zookeeper": "confluentinc/cp-schema-registry:7.8.0", "kraft": "confluentinc/cp-schema-registry:8.1.1"},
+    "connect": {"zookeeper": "confluentinc/cp-kafka-connect:7.8.0", "kraft": "confluentinc/cp-kafka-connect:8.1.1"},
     "kpow": {"trial": "factorhouse/kpow:latest", "community": "factorhouse/kpow-ce:latest"},
     # Flink stack
     "flink": "flink:1.20.1",
@@ -27,9 +30,10 @@ DEFAULT_IMAGES = {
 }
 
 
-def default_images(edition: str) -> dict[str, str]:
-    """The default image of every key for one edition."""
+def default_images(edition: str, kafka_mode: str) -> dict[str, str]:
+    """The default image of every key for one edition and one Kafka mode."""
+    chosen = (edition, kafka_mode)
     return {
-        key: image[edition] if isinstance(image, dict) else image
+        key: image if isinstance(image, str) else next(image[c] for c in chosen if c in image)
         for key, image in DEFAULT_IMAGES.items()
     }

@@ -1,5 +1,5 @@
-"""Flink stack (docs/services.md, Flink): the PyFlink image built here, a jobmanager,
-taskmanagers, the SQL gateway and Flex."""
+"""Flink stack (docs/services.md, Flink): the Flink image built here (with PyFlink, or
+plain), a jobmanager, taskmanagers, the SQL gateway and Flex."""
 
 from __future__ import annotations
 
@@ -49,9 +49,10 @@ class FlinkStack(pulumi.ComponentResource):
 
         jars = download(s, platform.work_dir, "pyflink-jars", self)
         connectors = download(s, platform.work_dir, "flink-connectors", self)
-        pyflink = ImageBuild(
+        # the PyFlink image, or the plain one (same jars, connectors and configuration)
+        image = ImageBuild(
             repository="factorhouse/flink",
-            context=RESOURCES / "flex" / "pyflink",
+            context=RESOURCES / "flex" / ("pyflink" if s.pyflink else "flink"),
             base=s.images["flink"],
             build_args={"FLINK_VERSION": FLINK_VERSION},
             add=((jars, "jars"),),
@@ -69,7 +70,7 @@ class FlinkStack(pulumi.ComponentResource):
             env.update(s3_credentials(platform))
 
         def flink(name: str, command: tuple[str, ...], **more) -> Service:
-            return Service(name=name, container=name, image=pyflink, command=command,
+            return Service(name=name, container=name, image=image, command=command,
                            env={**env, **more.pop("env", {})}, files=files,
                            downloads=((connectors, "/tmp/connector"),), **more)
 

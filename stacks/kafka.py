@@ -1,15 +1,21 @@
-"""Kafka stack (docs/services.md, Kafka): Zookeeper, brokers, schema registry, Connect, Kpow."""
+"""Kafka stack (docs/services.md, Kafka): the Kafka cluster (ZooKeeper and brokers, or
+KRaft nodes), schema registry, Connect, Kpow."""
 
 from __future__ import annotations
+
+import base64
+import hashlib
 
 import pulumi
 
 from .factorhouse import factorhouse_app
 from .platform import Platform
 from .service import File, Service, curl_check
+from .settings import Settings
 from .setup import download
 
 JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
+CONTROLLER_PORT = 19091  # KRaft: every node's controller listener, inside the network
 
 
 def broker_count(lite: bool) -> int:
@@ -17,12 +23,25 @@ def broker_count(lite: bool) -> int:
 
 
 def bootstrap_servers(lite: bool) -> str:
-    """Bootstrap servers inside the network: kafka-N listens internally on 19091+N."""
+    """Bootstrap servers inside the network, in both modes: kafka-N listens internally on
+    19091+N. Every client inside (schema registry, Connect, Kpow) takes them from here."""
     return ",".join(f"kafka-{n}:{19091 + n}" for n in range(1, broker_count(lite) + 1))
 
 
+def cluster_id(project: str, stack: str) -> str:
+    """A KRaft cluster id fixed per Pulumi stack: 16 bytes of SHA-256 of the project and
+    stack names, base64url without padding (22 characters, as `kafka-storage random-uuid`
+    prints). A node re-made on its kept volume finds the id it was formatted with. The top
+    bit is cleared, so that it never starts with '-' (which a command line would read as
+    an option)."""
+    digest = bytearray(hashlib.sha256(f"{project}/{stack}".encode()).digest()[:16])
+    digest[0] &= 0x7F
+    return base64.urlsafe_b64encode(bytes(digest)).decode().rstrip("=")
+
+
 def zookeeper_service(platform: Platform) -> Service:
-    """Zookeeper, which the Kafka and Pinot stacks share (`Platform.shared`)."""
+    """Zookeeper, which the Kafka stack (in zookeeper mode) and Pinot share
+    (`Platform.shared`)."""
     return Service(
         name="zookeeper",
         container="zookeeper",
@@ -30,6 +49,69 @@ def zookeeper_service(platform: Platform) -> Service:
         ports=((2181, 2181),),
         env={"ZOOKEEPER_CLIENT_PORT": "2181", "ZOOKEEPER_TICK_TIME": "2000"},
         data=(("zookeeper-data", "/var/lib/zookeeper/data"), ("zookeeper-log", "/var/lib/zookeeper/log")),
+        data_group=1000,  # appuser
+    )
+
+
+def broker(s: Settings, n: int) -> Service:
+    """Broker kafka-N: on ZooKeeper as the seed runs it, or a KRaft node (broker and
+    controller at once) as upstream runs cp 8.1.1 today. Each mode has its own data
+    volume: a node never starts on data the other mode wrote."""
+    brokers = broker_count(s.lite)
+    # Replication can be no higher than the number of brokers.
+    replication = str(brokers)
+    name = f"kafka-{n}"
+    internal = 19091 + n
+    # cp-kafka listens on the ports of its advertised listeners, so the external port
+    # inside the container is the host port (offset included).
+    external = s.port(9091 + n)
+    listeners = f"LISTENER_DOCKER_INTERNAL://{name}:{internal},LISTENER_DOCKER_EXTERNAL://{s.host_address}:{external}"
+    protocols = "LISTENER_DOCKER_INTERNAL:PLAINTEXT,LISTENER_DOCKER_EXTERNAL:PLAINTEXT"
+    env = {
+        "KAFKA_BROKER_ID": str(n),
+        "KAFKA_ADVERTISED_LISTENERS": listeners,
+        "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": protocols,
+        "KAFKA_INTER_BROKER_LISTENER_NAME": "LISTENER_DOCKER_INTERNAL",
+        "KAFKA_LOG4J_ROOT_LOGLEVEL": "INFO",
+        "KAFKA_CONFLUENT_SUPPORT_METRICS_ENABLE": "false",
+        "KAFKA_NUM_PARTITIONS": "3",
+        "KAFKA_DEFAULT_REPLICATION_FACTOR": replication,
+        "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": replication,
+        "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": replication,
+        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": str(min(2, brokers)),
+    }
+    if not s.kraft:
+        return Service(
+            name=name, container=name, image=s.images["kafka"], ports=((9091 + n, external),),
+            env={**env, "KAFKA_ZOOKEEPER_CONNECT": "zookeeper:2181"},
+            data=((f"{name}-data", "/var/lib/kafka/data"),), data_group=1000,
+            depends_on={"zookeeper": "started"},
+        )
+    voters = ",".join(f"{v}@kafka-{v}:{CONTROLLER_PORT}" for v in range(1, brokers + 1))
+    env.update({
+        "KAFKA_PROCESS_ROLES": "broker,controller",
+        "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
+        "KAFKA_CONTROLLER_QUORUM_VOTERS": voters,
+        "CLUSTER_ID": cluster_id(pulumi.get_project(), pulumi.get_stack()),
+        # cp 8.1.1 cannot derive the listeners from the advertised ones: named in full
+        "KAFKA_LISTENERS": (f"CONTROLLER://{name}:{CONTROLLER_PORT},LISTENER_DOCKER_INTERNAL://{name}:{internal},"
+                            f"LISTENER_DOCKER_EXTERNAL://0.0.0.0:{external}"),
+        "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": f"CONTROLLER:PLAINTEXT,{protocols}",
+        "KAFKA_LOG_CLEANUP_POLICY": "delete",
+        "KAFKA_LOG_RETENTION_BYTES": "524288000",  # 500 MB
+        "KAFKA_LOG_SEGMENT_BYTES": "67108864",  # 64 MB segments
+        "KAFKA_LOG_RETENTION_MS": "86400000",  # 1 day
+        # share groups (KIP-932), as upstream; their state topic replicated as the others
+        "KAFKA_GROUP_COORDINATOR_REBALANCE_PROTOCOLS": "classic,consumer,share",
+        "KAFKA_SHARE_COORDINATOR_ENABLE": "true",
+        "KAFKA_GROUP_SHARE_ENABLE": "true",
+        "KAFKA_UNSTABLE_API_VERSIONS_ENABLE": "true",
+        "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR": replication,
+        "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR": str(min(2, brokers)),
+    })
+    return Service(
+        name=name, container=name, image=s.images["kafka"], ports=((9091 + n, external),), env=env,
+        data=((f"{name}-kraft-data", "/var/lib/kafka/data"),), data_group=1000,
     )
 
 
@@ -39,46 +121,17 @@ class KafkaStack(pulumi.ComponentResource):
         s = platform.settings
         brokers = broker_count(s.lite)
         bootstrap = bootstrap_servers(s.lite)
-        # Replication can be no higher than the number of brokers.
         replication = str(brokers)
         connectors = download(s, platform.work_dir, "kafka-connectors", self)
 
-        platform.shared(zookeeper_service(platform))
-
+        if not s.kraft:
+            platform.shared(zookeeper_service(platform))
         broker_names = []
         for n in range(1, brokers + 1):
-            internal = 19091 + n
-            # cp-kafka listens on the ports of its advertised listeners, so the external
-            # port inside the container is the host port (offset included).
-            external = s.port(9091 + n)
-            name = f"kafka-{n}"
-            broker_names.append(name)
-            platform.run(Service(
-                name=name,
-                container=name,
-                image=s.images["kafka"],
-                ports=((9091 + n, external),),
-                env={
-                    "KAFKA_BROKER_ID": str(n),
-                    "KAFKA_ZOOKEEPER_CONNECT": "zookeeper:2181",
-                    "KAFKA_ADVERTISED_LISTENERS": (
-                        f"LISTENER_DOCKER_INTERNAL://{name}:{internal},"
-                        f"LISTENER_DOCKER_EXTERNAL://{s.host_address}:{external}"
-                    ),
-                    "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "LISTENER_DOCKER_INTERNAL:PLAINTEXT,LISTENER_DOCKER_EXTERNAL:PLAINTEXT",
-                    "KAFKA_INTER_BROKER_LISTENER_NAME": "LISTENER_DOCKER_INTERNAL",
-                    "KAFKA_LOG4J_ROOT_LOGLEVEL": "INFO",
-                    "KAFKA_CONFLUENT_SUPPORT_METRICS_ENABLE": "false",
-                    "KAFKA_NUM_PARTITIONS": "3",
-                    "KAFKA_DEFAULT_REPLICATION_FACTOR": replication,
-                    "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": replication,
-                    "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": replication,
-                    "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": str(min(2, brokers)),
-                },
-                data=((f"{name}-data", "/var/lib/kafka/data"),),
-                depends_on={"zookeeper": "started"},
-            ), self)
-        after_brokers = {"zookeeper": "started", **{b: "started" for b in broker_names}}
+            broker_names.append(platform.run(broker(s, n), self).name)
+        after_brokers = {b: "started" for b in broker_names}
+        if not s.kraft:
+            after_brokers["zookeeper"] = "started"
 
         platform.run(Service(
             name="schema",

@@ -102,6 +102,10 @@ class Service:
     files: tuple[File, ...] = ()
     downloads: tuple[tuple[Download, str], ...] = ()  # (downloaded folder, path in the container)
     data: tuple[tuple[str, str], ...] = ()  # (volume name, container path): kept data
+    # the group the image writes its data as, where that is not root (Confluent's
+    # appuser: 1000): Docker gives a new volume the image's own ownership, while an
+    # engine whose volumes start empty (Kubernetes) gives them to this group
+    data_group: Optional[int] = None
     command: tuple[str, ...] = ()
     entrypoint: tuple[str, ...] = ()
     healthcheck: Optional[HealthCheck] = None

@@ -20,7 +20,7 @@ import pulumi
 import yaml
 from pulumi.runtime import config as pulumi_config
 
-from .catalog import DEFAULT_IMAGES, EDITIONS, default_images
+from .catalog import DEFAULT_IMAGES, EDITIONS, KAFKA_MODES, default_images
 from .envfile import EnvFileError, read_env_file
 
 PROJECT = "factorhouse-local"
@@ -56,6 +56,8 @@ class Settings:
     bind_address: str
     port_offset: int
     name_prefix: str
+    kafka_mode: str
+    pyflink: bool
     profile: str
     persist_data: bool
     minio_user: str
@@ -71,6 +73,10 @@ class Settings:
     @property
     def lite(self) -> bool:
         return self.profile == "lite"
+
+    @property
+    def kraft(self) -> bool:
+        return self.kafka_mode == "kraft"
 
     def runs(self, stack: str) -> bool:
         return stack in self.stacks
@@ -193,6 +199,7 @@ def load() -> Settings:
 
     _one_of("edition", values["edition"], EDITIONS, errors)
     _one_of("profile", values["profile"], PROFILES, errors)
+    _one_of("kafkaMode", values["kafkaMode"], KAFKA_MODES, errors)
 
     try:
         exposed = not ipaddress.ip_address(values["bindAddress"]).is_loopback
@@ -244,7 +251,8 @@ def load() -> Settings:
 
     images = values["images"]
     edition = values["edition"] if values["edition"] in EDITIONS else EDITIONS[0]
-    resolved = default_images(edition)
+    kafka_mode = values["kafkaMode"] if values["kafkaMode"] in KAFKA_MODES else KAFKA_MODES[0]
+    resolved = default_images(edition, kafka_mode)
     for key, image in sorted(images.items()):
         if key not in DEFAULT_IMAGES:
             errors.append(f"images: {key!r} is not an image key; use any of {', '.join(DEFAULT_IMAGES)}")
@@ -268,6 +276,8 @@ def load() -> Settings:
         bind_address=values["bindAddress"],
         port_offset=offset,
         name_prefix=prefix,
+        kafka_mode=values["kafkaMode"],
+        pyflink=values["pyflink"],
         profile=values["profile"],
         persist_data=values["persistData"],
         minio_user=values["minioUser"],
