@@ -3,7 +3,7 @@ VENV := venv
 STACK ?= dev
 
 .DEFAULT_GOAL := help
-.PHONY: help up preview down test install
+.PHONY: help up preview down forward test install
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,6 +24,9 @@ preview: install ## show what `make up` would change (pulumi preview --refresh -
 
 down: install ## destroy the stack's containers and network (data volumes are kept)
 	$(VENV)/bin/python scripts/stack.py down --stack $(STACK)
+
+forward: install ## engine kubernetes: run the port forwards to every service until Ctrl-C
+	$(VENV)/bin/python scripts/stack.py forward --stack $(STACK)
 
 # no bytecode, no pytest cache: the tests leave the project folder as they found it
 test: install ## run the tests

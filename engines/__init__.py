@@ -8,5 +8,8 @@ from stacks.settings import Settings
 
 def engine_for(settings: Settings) -> Engine:
     """The engine the `engine` setting names."""
+    if settings.engine == "kubernetes":
+        from .kubernetes import KubernetesEngine
+        return KubernetesEngine(settings)
     from .docker import DockerEngine
     return DockerEngine(settings)

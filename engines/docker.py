@@ -26,7 +26,7 @@ from stacks.service import Service, is_credential
 from stacks.settings import Settings
 from stacks.setup import health_gate
 
-from .images import Image, Images
+from .images import Image, Images, is_latest
 
 # Time a container gets to shut down on destroy or replace before it is killed
 # (the provider kills at once when this is unset).
@@ -45,14 +45,6 @@ def go_duration(seconds: int) -> str:
     if minutes:
         return f"{minutes}m{secs}s"
     return f"{secs}s"
-
-
-def is_latest(reference: str) -> bool:
-    """Whether a reference names the moving `latest` tag (explicitly or by default)."""
-    if "@" in reference:
-        return False
-    last = reference.rsplit("/", 1)[-1]
-    return ":" not in last or last.endswith(":latest")
 
 
 def _slug(text: str) -> str:

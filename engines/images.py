@@ -19,6 +19,14 @@ from stacks.setup import Download, build_step, content_hash
 BAKE_CONTEXT = RESOURCES / "bake"  # FROM a base, COPY one folder to a path
 
 
+def is_latest(reference: str) -> bool:
+    """Whether a reference names the moving `latest` tag (explicitly or by default)."""
+    if "@" in reference:
+        return False
+    last = reference.rsplit("/", 1)[-1]
+    return ":" not in last or last.endswith(":latest")
+
+
 @dataclass(frozen=True)
 class Image:
     key: str  # what it is made of, to share one image between services

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds a Docker image under a tag named by its content, unless the engine has it.
 
-    build_image.py build --context DIR --tag REPO:TAG [--build-arg K=V]... [--add SRC=DEST]...
+    build_image.py build --context DIR --tag REPO:TAG [--build-arg K=V]... [--add SRC=DEST]... [--push]
     build_image.py remove REPO:TAG
 
 The engine is the one DOCKER_HOST names (local or remote), else the default one.
@@ -11,8 +11,9 @@ everything the image is made from, so an unchanged image is never built or sent 
 Otherwise it assembles the context (DIR plus each SRC copied to DEST inside it), makes
 every folder 0755 and every file 0644 (0755 when executable), so that any user an image
 runs as can read what it was given whatever the umask, and builds it with --force-rm,
-so that a failed build leaves no container behind. It prints the image id, and nothing
-else, on stdout (Pulumi feeds it to the containers); progress and docker's own output go
+so that a failed build leaves no container behind. With --push, it then pushes TAG to
+the registry TAG names (a Kubernetes cluster pulls it from there); the registry is sent
+only the layers it lacks. It prints the image id, and nothing else, on stdout (Pulumi feeds it to the containers); progress and docker's own output go
 to stderr; a failed build exits non-zero with docker's error.
 `remove` untags REPO:TAG (never an image a container still uses); a missing tag is fine.
 Standard library only: the Pulumi command resource runs it with any python3.
@@ -95,6 +96,17 @@ def build(context: Path, tag: str, build_args: dict[str, str], adds: list[tuple[
     return built
 
 
+def push(tag: str) -> None:
+    """Push TAG to its registry (docker sends only the layers the registry lacks)."""
+    log(f"pushing {tag}")
+    result = subprocess.run(["docker", "push", tag], stdout=sys.stderr, stderr=sys.stderr)
+    if result.returncode != 0:
+        registry = tag.split("/", 1)[0]
+        raise SystemExit(f"build_image: docker push of {tag} failed (exit {result.returncode}); see its output above. "
+                         f"Is the registry {registry} running, and are you logged in (`docker login {registry}`)?")
+    log(f"pushed {tag}")
+
+
 def remove(tag: str) -> None:
     result = docker("image", "rm", tag)
     if result.returncode == 0:
@@ -113,13 +125,17 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--tag", required=True)
     b.add_argument("--build-arg", action="append", default=[])
     b.add_argument("--add", action="append", default=[])
+    b.add_argument("--push", action="store_true")
     r = sub.add_parser("remove")
     r.add_argument("tag")
     args = parser.parse_args(argv)
     if shutil.which("docker") is None:
         raise SystemExit("build_image: the docker command is not on PATH")
     if args.action == "build":
-        print(build(args.context.resolve(), args.tag, dict(pairs(args.build_arg, "--build-arg")), pairs(args.add, "--add")))
+        image = build(args.context.resolve(), args.tag, dict(pairs(args.build_arg, "--build-arg")), pairs(args.add, "--add"))
+        if args.push:
+            push(args.tag)
+        print(image)
     else:
         remove(args.tag)
     return 0

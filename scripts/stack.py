@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What `make up`, `make preview` and `make down` run.
 
-    stack.py up|preview|down [--stack NAME] [--project-dir DIR]
+    stack.py up|preview|down|forward [--stack NAME] [--project-dir DIR]
 
 1. Finds the Pulumi CLI (PATH, then ~/.pulumi/bin). When it is missing, says how to
    install it and, only if the user agrees at a prompt, downloads the official installer
@@ -15,6 +15,9 @@
 4. Selects the stack, creating it on first use (up and preview), then runs
    `pulumi up --refresh`, `pulumi preview --refresh --diff` (what up would do) or
    `pulumi destroy`. Without a terminal, --yes is passed to up and destroy.
+5. `forward` (engine kubernetes): runs every `kubectl port-forward` of the stack's
+   `portForwards` output at once, starting again any that ends (a pod that restarted),
+   until Ctrl-C.
 Nothing it runs waits for an answer that is not shown: every pulumi command it runs has
 the user's terminal, or none (--non-interactive, no input).
 """
@@ -22,11 +25,14 @@ the user's terminal, or none (--non-interactive, no input).
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -103,10 +109,46 @@ def stack_exists(pulumi: str, stack: str, env: Mapping[str, str], cwd: Path) -> 
                           stdin=subprocess.DEVNULL, capture_output=True).returncode == 0
 
 
+def forward(pulumi: str, stack: str, env: Mapping[str, str], cwd: Path,
+            stop: Callable[[], bool] = lambda: False, pace: float = 1.0) -> int:
+    """Run the stack's port forwards until Ctrl-C (or `stop()`), starting again any that ended."""
+    output = subprocess.run([pulumi, "stack", "output", "portForwards", "--json", "--stack", stack],
+                            env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    try:
+        commands = json.loads(output.stdout) if output.returncode == 0 else None
+    except json.JSONDecodeError:
+        commands = None
+    if not commands:
+        print(f"Stack {stack} has no port forwards to run: they are made by `make up` with engine kubernetes "
+              f"(`pulumi config get engine --stack {stack}`).", file=sys.stderr)
+        return 1
+    running: dict[str, subprocess.Popen] = {}
+    try:
+        while not stop():
+            for command in commands:
+                process = running.get(command)
+                if process is None or process.poll() is not None:
+                    if process is not None:
+                        print(f"ended (exit {process.returncode}), starting again: {command}", flush=True)
+                    else:
+                        print(f"forwarding: {command}", flush=True)
+                    running[command] = subprocess.Popen(shlex.split(command), env=dict(env),
+                                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+            time.sleep(pace)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for process in running.values():
+            process.terminate()
+        for process in running.values():
+            process.wait()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None,
          ask: Callable[[str], str] | None = None, interactive: bool | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["up", "preview", "down"])
+    parser.add_argument("action", choices=["up", "preview", "down", "forward"])
     parser.add_argument("--stack", default="dev")
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR)
     args = parser.parse_args(argv)
@@ -141,6 +183,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
                   file=sys.stderr)
             return 2
 
+    if args.action == "forward":
+        return forward(pulumi, args.stack, env, project)
     if args.action == "down" and not stack_exists(pulumi, args.stack, env, project):
         print(f"There is no stack {args.stack!r} in {url or 'your Pulumi backend'}: nothing to destroy.")
         return 0

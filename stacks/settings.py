@@ -27,6 +27,7 @@ PROJECT = "factorhouse-local"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 RESOURCES = PROJECT_DIR / "resources"
 
+ENGINES = ("docker", "kubernetes")
 STACKS = ("kpow", "flex", "analytics", "pinot")
 PROFILES = ("full", "lite")
 LICENSE_KEYS = ("LICENSE_ID", "LICENSE_CODE", "LICENSEE", "LICENSE_EXPIRY", "LICENSE_SIGNATURE")
@@ -39,6 +40,16 @@ _PREFIX = re.compile(r"^([a-z0-9][a-z0-9-]*)?$")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 _DOCKER_HOST = re.compile(r"^(unix:///\S+|(tcp|ssh)://[^\s/]+/?|npipe://\S+)$")
 _IMAGE = re.compile(r"^[a-z0-9][A-Za-z0-9._/:@-]*$")
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")  # a Kubernetes name (RFC 1123 label)
+_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+_REGISTRY = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
+
+# Settings that mean something on one engine only: given on the other, they are refused
+# (never ignored without a word).
+ENGINE_KEYS = {
+    "docker": ("bindAddress", "dockerHost"),
+    "kubernetes": ("kubeContext", "namespace", "storageClass", "imageRegistry"),
+}
 
 
 class SettingsError(pulumi.RunError):
@@ -48,6 +59,7 @@ class SettingsError(pulumi.RunError):
 
 @dataclass(frozen=True)
 class Settings:
+    engine: str
     stacks: tuple[str, ...]
     edition: str
     kpow_license_file: Path
@@ -65,6 +77,10 @@ class Settings:
     postgres_password: pulumi.Output  # secret
     spark_thrift_ports: bool
     docker_host: str
+    kube_context: str
+    namespace: str  # the namespace's name, the default one included
+    storage_class: str
+    image_registry: str
     follow_latest: bool
     download_cache: Path
     download_mirror: str
@@ -166,6 +182,12 @@ def _cache_dir(value: str) -> Path:
     return Path(base) / PROJECT
 
 
+def default_namespace(stack: str) -> str:
+    """factorhouse-<stack>, made a Kubernetes name: lowercase letters, digits and '-'."""
+    name = re.sub(r"[^a-z0-9-]+", "-", f"factorhouse-{stack}".lower())[:63]
+    return name.strip("-")
+
+
 def _given_keys() -> list[str]:
     """The keys of this project that the stack sets (the engine passes them all)."""
     given = set(pulumi_config.CONFIG.get()) | set(pulumi_config.get_config_env())
@@ -177,7 +199,8 @@ def load() -> Settings:
     SettingsError naming each bad key before anything else happens."""
     errors: list[str] = []
     declared = declarations()
-    for key in _given_keys():
+    given = _given_keys()
+    for key in given:
         # a typo would otherwise be ignored without a word
         if key not in declared:
             errors.append(f"{key}: is not a setting of {PROJECT}; the settings are {', '.join(declared)}")
@@ -185,6 +208,15 @@ def load() -> Settings:
         key: _typed(key, spec, pulumi.runtime.get_config(f"{PROJECT}:{key}"), errors)
         for key, spec in declared.items()
     }
+
+    engine = values["engine"]
+    _one_of("engine", engine, ENGINES, errors)
+    for other, keys in ENGINE_KEYS.items():
+        if engine in ENGINES and other != engine:
+            for key in keys:
+                if key in given:
+                    errors.append(f"{key}: has no meaning with engine {engine} (it is a setting of engine {other}); "
+                                  f"remove it with `pulumi config rm {key}`")
 
     stacks = values["stacks"]
     if not stacks or not all(isinstance(s, str) for s in stacks):
@@ -245,6 +277,21 @@ def load() -> Settings:
         errors.append(f"dockerHost: {host!r} is not allowed; give unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST, "
                       "or leave it empty for the default engine")
 
+    namespace = values["namespace"] or default_namespace(pulumi.get_stack())
+    if not _LABEL.match(namespace):
+        errors.append(f"namespace: {namespace!r} is not allowed; use lowercase letters, digits and '-', "
+                      "at most 63, starting and ending with a letter or digit")
+    if values["storageClass"] and not _SUBDOMAIN.match(values["storageClass"]):
+        errors.append(f"storageClass: {values['storageClass']!r} is not allowed; give the name of a storage class "
+                      "(`kubectl get storageclass`), or leave it empty for the cluster's default")
+    registry = values["imageRegistry"].rstrip("/")
+    if registry and not _REGISTRY.match(registry):
+        errors.append(f"imageRegistry: {registry!r} is not allowed; give HOST[:PORT][/PATH], "
+                      "e.g. localhost:5001 or registry.corp/team")
+    if values["kubeContext"] and re.search(r"\s", values["kubeContext"]):
+        errors.append(f"kubeContext: {values['kubeContext']!r} is not allowed; give a context name "
+                      "(`kubectl config get-contexts`), or leave it empty for the current one")
+
     mirror = values["downloadMirror"].rstrip("/")
     if mirror and not re.match(r"^(https?|file)://", mirror):
         errors.append(f"downloadMirror: {mirror!r} is not allowed; give an http://, https:// or file:// URL")
@@ -268,6 +315,7 @@ def load() -> Settings:
         raise SettingsError("\n".join(f"invalid config {e}" for e in errors))
 
     return Settings(
+        engine=engine,
         stacks=chosen,
         edition=values["edition"],
         kpow_license_file=kpow_license,
@@ -285,6 +333,10 @@ def load() -> Settings:
         postgres_password=pulumi.Output.secret(values["postgresPassword"]),
         spark_thrift_ports=values["sparkThriftPorts"],
         docker_host=host,
+        kube_context=values["kubeContext"],
+        namespace=namespace,
+        storage_class=values["storageClass"],
+        image_registry=registry,
         follow_latest=values["followLatest"],
         download_cache=_cache_dir(values["downloadCache"]),
         download_mirror=mirror,

@@ -46,6 +46,11 @@ def fake_id(kind: str, name: str) -> str:
     return f"sha256:{hashlib.sha256(f'{kind}:{name}'.encode()).hexdigest()}"
 
 
+def auto_name(name: str) -> str:
+    """The name the Kubernetes provider gives an object without one (name-xxxxxxxx)."""
+    return f"{name}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
 def is_secret(value: Any) -> bool:
     return rpc.is_rpc_secret(value)
 
@@ -101,6 +106,13 @@ class Mocks(pulumi_mocks.Mocks):
             state["stdout"] = self.command_stdout.get(args.name, fake_id("built", args.name))
         if args.typ == CONTAINER and args.inputs.get("attach"):
             state["exitCode"] = self.exit_codes.get(args.name, 0)
+        if args.typ.startswith("kubernetes:") and not args.typ.startswith("pulumi:providers"):
+            # as the provider does: a name made when none is given, and the server's fields
+            metadata = dict(state.get("metadata") or {})
+            metadata.setdefault("name", auto_name(args.name))
+            metadata["uid"] = fake_id("uid", args.name)[7:43]
+            metadata["generation"] = 1
+            state["metadata"] = metadata
         return f"{args.name}-id", state
 
     def call(self, args: pulumi_mocks.MockCallArgs):

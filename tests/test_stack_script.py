@@ -1,6 +1,7 @@
 """scripts/stack.py (what `make up`, `make preview` and `make down` run), with a stand-in
 `pulumi` that records its calls, whether it had input, and the backend it would use."""
 
+import json
 import shutil
 import stat
 from pathlib import Path
@@ -145,3 +146,31 @@ def test_the_cli_is_found_in_its_default_install_folder(world):
     assert stack.find_pulumi(env) == str(home_bin / "pulumi")
     assert stack.main(["up", "--project-dir", str(project)], env=env, interactive=False) == 0
     assert calls(log)[-1].startswith("up --stack dev")
+
+
+def test_forward_runs_every_port_forward_and_starts_again_one_that_ended(world):
+    project, env, log = world
+    forwards = ["kubectl --namespace factorhouse-dev port-forward service/kpow 3000:3000",
+                "kubectl --namespace factorhouse-dev port-forward service/kafka-1 9092:9092"]
+    bin_dir = Path(env["PATH"].split(":")[0])
+    (bin_dir / "pulumi").write_text(f"#!/bin/sh\necho \"$*\" >> \"$CALLS\"\necho '{json.dumps(forwards)}'\n")
+    # kpow's forward ends at once (its pod restarted); kafka-1's keeps running
+    stand_in(bin_dir.parent, "kubectl",
+             '#!/bin/sh\necho "kubectl $*" >> "$CALLS"\ncase "$*" in *kpow*) exit 1 ;; esac\nexec sleep 30\n')
+    rounds = iter(range(4))
+    code = stack.forward(str(bin_dir / "pulumi"), "dev", env, project, stop=lambda: next(rounds, None) is None,
+                         pace=0.3)
+    assert code == 0
+    made = calls(log)
+    assert made[0] == "stack output portForwards --json --stack dev"
+    started = [line for line in made if line.startswith("kubectl")]
+    assert started.count(forwards[1]) == 1  # still running: not started twice
+    assert started.count(forwards[0]) >= 2  # ended, started again
+
+
+def test_forward_without_forwards_says_what_to_do(world, capsys):
+    project, env, log = world
+    bin_dir = Path(env["PATH"].split(":")[0])
+    (bin_dir / "pulumi").write_text("#!/bin/sh\necho 'error: current stack does not have output property' >&2\nexit 1\n")
+    assert stack.forward(str(bin_dir / "pulumi"), "dev", env, project) == 1
+    assert "no port forwards" in capsys.readouterr().err

@@ -1,0 +1,294 @@
+"""The Kubernetes engine: the one place where a service description becomes Kubernetes
+resources, in one namespace of the cluster that `kubeContext` names.
+
+`KubernetesEngine.run` alone decides how a service is delivered (docs/engine.md,
+"Kubernetes", says why each choice):
+- a long-running service is a Deployment of one pod, replaced whole on a change
+  (strategy Recreate: never two pods on one data volume), with a headless Service named
+  by the service's name, so that the others reach it by that name on any port, as on a
+  Docker network; a one-shot is a Job that `pulumi up` waits for;
+- its data volumes are PersistentVolumeClaims of their own, kept on destroy (as Docker
+  volumes are), each mounted through a `data` folder of the volume;
+- its files are a ConfigMap mounted at the same paths; its credentials a Secret that its
+  environment refers to, never a plain value of a manifest;
+- its health check is a readiness probe running the same test at the check's interval,
+  with a startup probe running it every second until the first pass, so that "healthy"
+  (the Deployment ready, which Pulumi waits for) comes within a second of the service;
+- images it pulls are named as they are; images built here are pushed to
+  `imageRegistry` when one is set, tagged by their content, so nothing unchanged is built
+  or pushed again.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from stacks.platform import Deployed, Wait
+from stacks.service import Service, is_credential
+from stacks.settings import Settings
+
+from .images import Image, Images, is_latest
+
+LABEL = "factorhouse.local"
+VOLUME_SIZE = "10Gi"  # asked of the storage class for every data volume
+STARTUP_PERIOD = 1  # seconds between two runs of a health check until it first passes
+STOP_GRACE_SECONDS = 30  # as on Docker
+
+
+def probe_command(test: tuple[str, ...]) -> list[str]:
+    """A compose health check test as an exec probe's command."""
+    kind, *rest = test
+    if kind == "CMD-SHELL":
+        return ["/bin/sh", "-c", " ".join(rest)]
+    if kind == "CMD":
+        return list(rest)
+    raise ValueError(f"health check test {test!r}: expected CMD or CMD-SHELL")
+
+
+def _key(index: int, target: str) -> str:
+    """A ConfigMap key for the file at `target` (keys allow letters, digits, '-', '_', '.')."""
+    return f"{index:02d}-" + re.sub(r"[^A-Za-z0-9._-]+", "-", target.rsplit("/", 1)[-1])
+
+
+class KubernetesImages(Images):
+    def pull(self, reference: str) -> Image:
+        """A pulled image is only named: the cluster's nodes pull it."""
+        return Image(reference, reference, pulumi.Output.from_input(reference), None)
+
+
+class KubernetesEngine:
+    """Every service a workload of one namespace of one cluster."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        context = settings.kube_context or None
+        self.provider = k8s.Provider("kubernetes", context=context)
+        # The namespace and the data volumes outlive `pulumi destroy` (they are kept, as
+        # Docker volumes are); the next `up` takes them back as they are, so their
+        # provider updates an object that exists instead of failing on it. Everything
+        # else is created anew, and fails loudly where another owner's object exists.
+        self.keeper = k8s.Provider("kubernetes-keep", context=context, upsert_existing_objects=True)
+        self.labels = {"app.kubernetes.io/part-of": "factorhouse-local", "app.kubernetes.io/managed-by": "pulumi"}
+        self.namespace = k8s.core.v1.Namespace(
+            "namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=settings.namespace, labels=self.labels),
+            opts=pulumi.ResourceOptions(provider=self.keeper, retain_on_delete=True),
+        )
+        self.images = KubernetesImages(settings, registry=settings.image_registry)
+        self.forwards: list[str] = []
+
+    def _opts(self, parent: Optional[pulumi.Resource], keep: bool = False, **options) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(provider=self.keeper if keep else self.provider, parent=parent,
+                                      retain_on_delete=keep or None, **options)
+
+    def _meta(self, name: Optional[str], labels: dict[str, str], **more) -> k8s.meta.v1.ObjectMetaArgs:
+        # a name left out is made by Pulumi (name-xxxxxxxx), new on every change of content
+        return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=self.namespace.metadata.name, labels=labels, **more)
+
+    def kubectl(self) -> list[str]:
+        """The kubectl command a user types to reach this namespace."""
+        context = ["--context", self.settings.kube_context] if self.settings.kube_context else []
+        return ["kubectl", *context, "--namespace", self.settings.namespace]
+
+    def describe(self, count: int) -> str:
+        return f"{count} services in namespace {self.settings.namespace}"
+
+    def outputs(self) -> dict[str, pulumi.Input]:
+        return {"namespace": self.settings.namespace, "portForwards": list(self.forwards)}
+
+    # -- what a pod is made of --------------------------------------------------------
+    def _env(self, service: Service, labels: dict[str, str], parent) -> list[k8s.core.v1.EnvVarArgs]:
+        """Plain settings as values; credentials in a Secret of the service's own."""
+        values = service.environment()
+        credentials = sorted(k for k in values if is_credential(k))
+        secret = k8s.core.v1.Secret(
+            f"{service.name}-env",
+            metadata=self._meta(None, labels),
+            type="Opaque",
+            string_data={k: pulumi.Output.secret(values[k]) for k in credentials},
+            opts=self._opts(parent),
+        ) if credentials else None
+        env = []
+        for key in sorted(values):
+            if key in credentials:
+                env.append(k8s.core.v1.EnvVarArgs(name=key, value_from=k8s.core.v1.EnvVarSourceArgs(
+                    secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name, key=key))))
+            else:
+                env.append(k8s.core.v1.EnvVarArgs(name=key, value=values[key]))
+        return env
+
+    def _files(self, service: Service, labels: dict[str, str], parent):
+        """A ConfigMap of the service's files: (volumes, mounts)."""
+        files = [(_key(i, target), target, text, executable)
+                 for i, (target, text, executable) in enumerate(service.file_list(), start=1)]
+        if not files:
+            return [], []
+        config = k8s.core.v1.ConfigMap(
+            f"{service.name}-files",
+            metadata=self._meta(None, labels),
+            data={key: text for key, _, text, _ in files},
+            opts=self._opts(parent),
+        )
+        volume = k8s.core.v1.VolumeArgs(name="files", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
+            name=config.metadata.name,
+            items=[k8s.core.v1.KeyToPathArgs(key=key, path=key, mode=0o755 if executable else 0o644)
+                   for key, _, _, executable in files]))
+        mounts = [k8s.core.v1.VolumeMountArgs(name="files", mount_path=target, sub_path=key, read_only=True)
+                  for key, target, _, _ in files]
+        return [volume], mounts
+
+    def volume(self, name: str, parent: Optional[pulumi.Resource]) -> k8s.core.v1.PersistentVolumeClaim:
+        """A data volume: a claim of its own, kept when Pulumi deletes it (destroy, or
+        persistData turned off); data is only ever removed by the user."""
+        return k8s.core.v1.PersistentVolumeClaim(
+            f"volume-{name}",
+            metadata=self._meta(name, {**self.labels, LABEL: "data"}),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                access_modes=["ReadWriteOnce"],
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": VOLUME_SIZE}),
+                storage_class_name=self.settings.storage_class or None,
+            ),
+            opts=self._opts(parent, keep=True),
+        )
+
+    def _data(self, service: Service, parent):
+        """The service's data volumes: (volumes, mounts), none without persistData."""
+        if not self.settings.persist_data:
+            return [], []
+        volumes, mounts = [], []
+        for i, (name, path) in enumerate(service.data, start=1):
+            claim = self.volume(name, parent)
+            volumes.append(k8s.core.v1.VolumeArgs(
+                name=f"data-{i}",
+                persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name=claim.metadata.name)))
+            # a folder of the volume: a new volume's root may hold lost+found, which
+            # Kafka and Postgres refuse in their data folder
+            mounts.append(k8s.core.v1.VolumeMountArgs(name=f"data-{i}", mount_path=path, sub_path="data"))
+        return volumes, mounts
+
+    @staticmethod
+    def _probes(service: Service) -> dict:
+        check = service.healthcheck
+        if check is None:
+            return {}
+        run = k8s.core.v1.ExecActionArgs(command=probe_command(check.test))
+        return {
+            # until it first passes: every second, for as long as Docker's gate waits
+            "startup_probe": k8s.core.v1.ProbeArgs(
+                exec_=run, period_seconds=STARTUP_PERIOD, timeout_seconds=max(1, check.timeout),
+                failure_threshold=check.wait_timeout // STARTUP_PERIOD),
+            # then at the check's own pace
+            "readiness_probe": k8s.core.v1.ProbeArgs(
+                exec_=run, period_seconds=max(1, check.interval), timeout_seconds=max(1, check.timeout),
+                failure_threshold=max(1, check.retries)),
+        }
+
+    def _pull_policy(self, reference: str) -> str:
+        return "Always" if self.settings.follow_latest and is_latest(reference) else "IfNotPresent"
+
+    # -- a service ----------------------------------------------------------------------
+    def run(self, service: Service, parent: Optional[pulumi.Resource], after: Wait) -> Deployed:
+        s = self.settings
+        image = self.images.of(service, parent)
+        selector = {"app.kubernetes.io/name": service.name}
+        labels = {**self.labels, **selector}
+        file_volumes, file_mounts = self._files(service, labels, parent)
+        data_volumes, data_mounts = self._data(service, parent)
+        container = k8s.core.v1.ContainerArgs(
+            name=service.name,
+            image=image.reference,
+            # built images are tagged by content: a new image is a new tag
+            image_pull_policy=self._pull_policy(image.key) if image.made_by is None else "IfNotPresent",
+            command=list(service.entrypoint) or None,
+            args=list(service.command) or None,
+            env=self._env(service, labels, parent) or None,
+            ports=[k8s.core.v1.ContainerPortArgs(container_port=inside) for _, inside in service.ports] or None,
+            volume_mounts=(data_mounts + file_mounts) or None,
+            resources=k8s.core.v1.ResourceRequirementsArgs(limits={"memory": f"{service.memory_mb}Mi"})
+            if service.memory_mb else None,
+            # a failed container's last lines of log are its termination message, which
+            # `pulumi up` shows when it fails
+            termination_message_policy="FallbackToLogsOnError",
+            **self._probes(service),
+        )
+        annotations = {}
+        if after.values:
+            annotations[f"{LABEL}/after"] = pulumi.Output.all(*after.values).apply(",".join)
+        if service.replace_when:
+            annotations[f"{LABEL}/replace-when"] = pulumi.Output.all(*service.replace_when).apply(",".join)
+        pod = k8s.core.v1.PodTemplateSpecArgs(
+            metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=annotations or None),
+            spec=k8s.core.v1.PodSpecArgs(
+                containers=[container],
+                volumes=(data_volumes + file_volumes) or None,
+                restart_policy="Never" if service.one_shot else None,
+                # no KAFKA_*/CONNECT_*-like variables of other services (Confluent's images
+                # read every such variable as a setting)
+                enable_service_links=False,
+                termination_grace_period_seconds=STOP_GRACE_SECONDS,
+                security_context=k8s.core.v1.PodSecurityContextArgs(
+                    fs_group=service.data_group, fs_group_change_policy="OnRootMismatch")
+                if service.data_group is not None and data_volumes else None,
+            ),
+        )
+        depends_on = [r for r in (image.made_by, *after.resources) if r is not None]
+        if service.one_shot:
+            return self._job(service, labels, pod, parent, depends_on)
+
+        deployment = k8s.apps.v1.Deployment(
+            service.name,
+            metadata=self._meta(service.name, labels),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=1,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                # the old pod is gone before the new one starts: one pod per data volume
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate"),
+                template=pod,
+            ),
+            opts=self._opts(parent, depends_on=depends_on, delete_before_replace=True),
+        )
+        # a name on the network, as a Docker network alias: headless, so that it
+        # resolves to the pod itself (every port, as on Docker), and at once (a service
+        # may resolve its own name before it is ready, as Kafka's listeners do)
+        name_service = k8s.core.v1.Service(
+            service.name,
+            metadata=self._meta(service.name, labels),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                cluster_ip="None",
+                selector=selector,
+                publish_not_ready_addresses=True,
+                ports=[k8s.core.v1.ServicePortArgs(name=f"port-{inside}", port=inside, target_port=inside)
+                       for _, inside in service.ports] or None,
+            ),
+            opts=self._opts(parent, delete_before_replace=True),
+        )
+        if service.ports:
+            pairs = [f"{s.port(host)}:{inside}" for host, inside in service.ports]
+            self.forwards.append(shlex.join([*self.kubectl(), "port-forward", f"service/{service.name}", *pairs]))
+        # Pulumi waits until the Deployment is available: its pod ready, i.e. its
+        # readiness probe (the health check) passed, or running when it has none
+        ready = Wait((deployment, name_service))
+        waits = {"started": ready}
+        if service.healthcheck:
+            waits["healthy"] = ready
+        identity = pulumi.Output.all(deployment.metadata.uid, deployment.metadata.generation).apply(
+            lambda parts: "/".join(str(p) for p in parts))
+        return Deployed(service.name, identity, waits)
+
+    def _job(self, service: Service, labels, pod, parent, depends_on) -> Deployed:
+        """A one-shot: a Job run once, without retries, which Pulumi waits for until it
+        completed, failing (with the pod's last lines of log) when it failed. A failed
+        Job is replaced, so run again, by the next `pulumi up`."""
+        job = k8s.batch.v1.Job(
+            service.name,
+            metadata=self._meta(service.name, labels, annotations={"pulumi.com/replaceUnready": "true"}),
+            spec=k8s.batch.v1.JobSpecArgs(backoff_limit=0, template=pod),
+            opts=self._opts(parent, depends_on=depends_on, delete_before_replace=True),
+        )
+        done = Wait((job,))
+        return Deployed(service.name, job.metadata.uid, {"started": done, "completed": done})

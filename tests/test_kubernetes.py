@@ -1,0 +1,420 @@
+"""The Kubernetes engine, under mocks: every service of every stack and profile becomes
+the workload, Service, ConfigMap, Secret, claims, probes and Job that docs/engine.md
+describes, runs what the Docker engine runs (the same images, commands, settings,
+files and ports), waits for what it waits for, keeps every credential in a Secret, and
+every manifest validates against the Kubernetes schemas of the versions we support."""
+
+import itertools
+import json
+import shlex
+
+import kubernetes_validate
+import pytest
+
+from harness import COMMAND, auto_name, is_secret, run_program
+from stacks.service import MIN_WAIT_SECONDS
+
+K8S = {"engine": "kubernetes"}
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+JOB = "kubernetes:batch/v1:Job"
+SERVICE = "kubernetes:core/v1:Service"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+SECRET = "kubernetes:core/v1:Secret"
+CLAIM = "kubernetes:core/v1:PersistentVolumeClaim"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+PROVIDER = "pulumi:providers:kubernetes"
+STACKS = ["kpow", "flex", "analytics", "pinot"]
+# the schemas of every Kubernetes minor version that kubernetes-validate ships
+VERSIONS = [f"1.{minor}" for minor in range(25, 38)]
+
+
+class Pods:
+    """A run on Kubernetes, read per service: its workload, pod and container."""
+
+    def __init__(self, run):
+        self.run = run
+        self.workloads = {r.name: r for r in run.registrations if r.type in (DEPLOYMENT, JOB)}
+        self.by_name = {(r.type, r.inputs.get("metadata", {}).get("name") or auto_name(r.name)): r
+                        for r in run.registrations}
+
+    def pod(self, name: str) -> dict:
+        return self.workloads[name]["spec"]["template"]["spec"]
+
+    def container(self, name: str) -> dict:
+        [container] = self.pod(name)["containers"]
+        return container
+
+    def env(self, name: str) -> dict[str, str]:
+        """Settings with credentials read back from the Secret they refer to."""
+        out = {}
+        for entry in self.container(name).get("env", []):
+            if "value" in entry:
+                out[entry["name"]] = entry["value"]
+            else:
+                ref = entry["valueFrom"]["secretKeyRef"]
+                out[entry["name"]] = self.by_name[(SECRET, ref["name"])]["stringData"][ref["key"]]
+        return out
+
+    def files(self, name: str) -> dict[str, str]:
+        pod, container = self.pod(name), self.container(name)
+        configs = {v["name"]: self.by_name[(CONFIG_MAP, v["configMap"]["name"])]["data"]
+                   for v in pod.get("volumes", []) if "configMap" in v}
+        return {m["mountPath"]: configs[m["name"]][m["subPath"]]
+                for m in container.get("volumeMounts", []) if m["name"] in configs}
+
+    def data(self, name: str) -> dict[str, str]:
+        """Data paths -> claim name."""
+        claims = {v["name"]: v["persistentVolumeClaim"]["claimName"]
+                  for v in self.pod(name).get("volumes", []) if "persistentVolumeClaim" in v}
+        return {m["mountPath"]: claims[m["name"]] for m in self.container(name).get("volumeMounts", [])
+                if m["name"] in claims}
+
+
+def image_of(run, reference: str) -> str:
+    """A pulled reference as it is, a built image as the step that builds it."""
+    for step in run.of_type(COMMAND):
+        if step.name.startswith("build-") and run.option(step, "--tag") == reference:
+            return step.name
+    return reference
+
+
+def docker_view(run) -> dict[str, dict]:
+    """What each Docker container runs, in engine-neutral terms."""
+    out = {}
+    for name, c in run.containers.items():
+        check = c.get("healthcheck")
+        out[name] = {
+            "image": run.image_chain(name)[0],
+            "command": c.get("command") or [], "entrypoint": c.get("entrypoints") or [],
+            "env": run.env(name), "files": run.files(name),
+            "ports": sorted(int(p["internal"]) for p in c.get("ports", [])),
+            "memory": c.get("memory"), "check": check["tests"][1:] if check else None,
+            "data": sorted(run.mounts(name)), "one_shot": bool(c.get("attach")),
+        }
+    return out
+
+
+def kubernetes_view(run) -> dict[str, dict]:
+    pods = Pods(run)
+    out = {}
+    for name, workload in pods.workloads.items():
+        c = pods.container(name)
+        probe = c.get("readinessProbe")
+        out[name] = {
+            "image": image_of(run, c["image"]),
+            "command": c.get("args") or [], "entrypoint": c.get("command") or [],
+            "env": pods.env(name), "files": pods.files(name),
+            "ports": sorted(int(p["containerPort"]) for p in c.get("ports", [])),
+            "memory": int(c["resources"]["limits"]["memory"][:-2]) if c.get("resources") else None,
+            "check": probe["exec"]["command"] if probe else None,
+            "data": sorted(pods.data(name)), "one_shot": workload.type == JOB,
+        }
+    return out
+
+
+def same_dependencies(docker_run, k8s_run) -> dict[str, tuple[set, set]]:
+    """Per service, what it waits for on each engine (service names)."""
+    services = set(docker_run.containers)
+    out = {}
+    for name, container in docker_run.containers.items():
+        on_docker = {d.removesuffix("-healthy") for d in docker_run.depends_on(container)}
+        workload = Pods(k8s_run).workloads[name]
+        on_k8s = k8s_run.depends_on(workload)
+        out[name] = (on_docker & services, on_k8s & services)
+    return out
+
+
+SELECTIONS = [c for n in (1, 4) for c in itertools.combinations(STACKS, n)]
+CASES = [(chosen, profile, mode) for chosen in SELECTIONS for profile in ("full", "lite")
+         for mode in ("zookeeper", "kraft")]
+
+
+def config(chosen, profile="full", mode="zookeeper", **more) -> dict[str, str]:
+    return {"stacks": json.dumps(list(chosen)), "profile": profile, "kafkaMode": mode, **more}
+
+
+@pytest.fixture(scope="module")
+def runs():
+    """Docker and Kubernetes runs of every case."""
+    return {case: (run_program(config(*case)), run_program({**K8S, **config(*case)})) for case in CASES}
+
+
+@pytest.mark.parametrize("case", CASES, ids=["+".join(c) + f"-{p}-{m}" for c, p, m in CASES])
+def test_every_service_runs_on_kubernetes_what_it_runs_on_docker(runs, case):
+    docker_run, k8s_run = runs[case]
+    on_docker, on_k8s = docker_view(docker_run), kubernetes_view(k8s_run)
+    assert set(on_k8s) == set(on_docker)
+    for name in on_docker:
+        assert on_k8s[name] == on_docker[name], name
+    for name, (waits_docker, waits_k8s) in same_dependencies(docker_run, k8s_run).items():
+        assert waits_k8s == waits_docker, name
+    # no Docker resource, no health gate: the cluster probes, Pulumi waits for readiness
+    assert not [r for r in k8s_run.registrations if r.type.startswith(("docker:", "pulumi:providers:docker"))]
+    assert not [r for r in k8s_run.of_type(COMMAND) if r.name.endswith("-healthy")]
+
+
+def test_the_workloads_services_and_claims(runs):
+    run = runs[(tuple(STACKS), "full", "zookeeper")][1]
+    pods = Pods(run)
+    namespace = run.one(NAMESPACE, "namespace")
+    assert namespace["metadata"]["name"] == "factorhouse-dev"
+    for name, workload in pods.workloads.items():
+        meta = workload["metadata"]
+        assert meta["name"] == name and meta["namespace"] == "factorhouse-dev"
+        assert "namespace" in run.depends_on(workload)
+        pod = pods.pod(name)
+        assert pod["enableServiceLinks"] is False and pod["terminationGracePeriodSeconds"] == 30
+        assert pods.container(name)["terminationMessagePolicy"] == "FallbackToLogsOnError"
+        if workload.type == DEPLOYMENT:
+            spec = workload["spec"]
+            assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}
+            assert spec["selector"]["matchLabels"] == {"app.kubernetes.io/name": name}
+            assert workload.delete_before_replace
+            # the name the others use: headless, resolving at once, on every port
+            service = run.one(SERVICE, name)["spec"]
+            assert service["clusterIP"] == "None" and service["publishNotReadyAddresses"] is True
+            assert service["selector"] == {"app.kubernetes.io/name": name}
+            assert sorted(int(p["port"]) for p in service.get("ports", [])) == \
+                sorted(int(p["containerPort"]) for p in pods.container(name).get("ports", []))
+    assert set(pods.workloads) - {r.name for r in run.of_type(SERVICE)} == {"mc"}
+    claims = {r["metadata"]["name"]: r for r in run.of_type(CLAIM)}
+    assert set(claims) == {"zookeeper-data", "zookeeper-log", "kafka-1-data", "kafka-2-data", "kafka-3-data",
+                           "minio-data", "postgres-data"}
+    keeper = [p for p in run.of_type(PROVIDER) if p.name == "kubernetes-keep"][0]
+    for claim in [*claims.values(), namespace]:
+        # never deleted by Pulumi; taken back as they are by the next `up`
+        assert claim.retain_on_delete and run.provider_of(claim) is keeper
+        if claim.type == CLAIM:
+            assert claim["spec"] == {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}}
+    assert keeper["upsertExistingObjects"] == "true"  # provider settings arrive as strings
+    main = [p for p in run.of_type(PROVIDER) if p.name == "kubernetes"][0]
+    assert "upsertExistingObjects" not in main.inputs
+    for name in ("kafka-1", "zookeeper", "postgres", "minio"):
+        mounts = [m for m in pods.container(name)["volumeMounts"] if m["name"].startswith("data-")]
+        assert mounts and all(m["subPath"] == "data" for m in mounts), name
+    # Confluent's images write as appuser's group; the others run as root and chown
+    assert pods.pod("kafka-1")["securityContext"] == {"fsGroup": 1000, "fsGroupChangePolicy": "OnRootMismatch"}
+    assert pods.pod("zookeeper")["securityContext"]["fsGroup"] == 1000
+    assert "securityContext" not in pods.pod("postgres") and "securityContext" not in pods.pod("minio")
+
+
+def seconds(duration: str) -> int:
+    from test_engine import seconds_of
+    return seconds_of(duration)
+
+
+def test_health_checks_are_probes_found_within_a_second():
+    chosen = config(STACKS)
+    docker_run, pods = run_program(chosen), Pods(run_program({**K8S, **chosen}))
+    checked = 0
+    for name, container in docker_run.containers.items():
+        check, probes = container.get("healthcheck"), pods.container(name)
+        if not check:
+            assert "readinessProbe" not in probes and "startupProbe" not in probes, name
+            continue
+        checked += 1
+        command = {"command": check["tests"][1:]} if check["tests"][0] == "CMD" else None
+        ready, startup = probes["readinessProbe"], probes["startupProbe"]
+        # at the check's own pace once up, as Docker runs it
+        assert ready == {"exec": command, "periodSeconds": seconds(check["interval"]),
+                         "timeoutSeconds": seconds(check["timeout"]), "failureThreshold": check["retries"]}, name
+        # every second until it first passes, for as long as the Docker gate waits
+        gate = shlex.split(docker_run.gate(name)["create"])
+        assert startup == {"exec": command, "periodSeconds": 1, "timeoutSeconds": seconds(check["timeout"]),
+                           "failureThreshold": int(gate[gate.index("--timeout") + 1])}, name
+        assert startup["failureThreshold"] >= MIN_WAIT_SECONDS
+    assert checked == 6  # connect, jobmanager, minio and Pinot's three
+
+
+def test_the_bucket_set_up_is_a_job_that_is_waited_for_and_run_again_when_it_failed():
+    run = run_program({**K8S, **config(["analytics"])})
+    pods = Pods(run)
+    job = pods.workloads["mc"]
+    assert job.type == JOB and job["spec"]["backoffLimit"] == 0
+    assert pods.pod("mc")["restartPolicy"] == "Never"
+    assert job["metadata"]["annotations"] == {"pulumi.com/replaceUnready": "true"}
+    assert "pulumi.com/skipAwait" not in json.dumps(run.registrations[0].inputs)
+    for name in ("rest", "spark-iceberg"):
+        assert "mc" in run.depends_on(pods.workloads[name])
+    assert "minio" in run.depends_on(job)
+    # a new MinIO (a replaced Deployment, or a new revision of its pod) runs it again
+    assert job["spec"]["template"]["metadata"]["annotations"]["factorhouse.local/replace-when"]
+
+
+def distinctive(tmp_path) -> dict[str, str]:
+    licence = tmp_path / "licence.env"
+    licence.write_text("LICENSE_ID=lic-id-4711\nLICENSE_CODE=lic-code-4711\nLICENSEE=lic-who-4711\n"
+                       "LICENSE_EXPIRY=2027-01-01\nLICENSE_SIGNATURE=lic-sig-4711\n")
+    return {"minioPassword": "minio-S3cret-4711", "postgresPassword": "pg-S3cret-4711",
+            "kpowLicenseFile": str(licence), "flexLicenseFile": str(licence)}
+
+
+def test_every_credential_is_in_a_secret_and_nowhere_else(tmp_path):
+    secrets = distinctive(tmp_path)
+    run = run_program({**K8S, **secrets}, secret_keys=("minioPassword", "postgresPassword"))
+    values = ["minio-S3cret-4711", "pg-S3cret-4711", "lic-code-4711", "lic-sig-4711", "lic-id-4711",
+              "lic-who-4711"]
+    in_secrets = set()
+    for r in run.registrations:
+        text = json.dumps(r.inputs)
+        if r.type == SECRET:
+            assert is_secret(r.raw["stringData"]) or all(is_secret(v) for v in r.raw["stringData"].values()), r.name
+            in_secrets |= {v for v in values if v in text}
+        else:
+            leaked = [v for v in values if v in text]
+            assert not leaked, (r.type, r.name, leaked)
+    assert in_secrets == set(values)
+    pods = Pods(run)
+    for name in pods.workloads:
+        for entry in pods.container(name).get("env", []):
+            if any(word in entry["name"] for word in ("PASSWORD", "SECRET", "LICENSE", "CREDENTIAL")):
+                assert "valueFrom" in entry, (name, entry["name"])
+    assert pods.env("kpow")["LICENSE_CODE"] == "lic-code-4711"
+    assert pods.env("minio")["MINIO_ROOT_PASSWORD"] == "minio-S3cret-4711"
+
+
+def test_two_stacks_share_no_namespace_and_nothing_cluster_wide():
+    alice = run_program(K8S, stack="alice")
+    bob = run_program({**K8S, "namespace": "team-bob"}, stack="bob")
+    assert alice.one(NAMESPACE, "namespace")["metadata"]["name"] == "factorhouse-alice"
+    assert bob.one(NAMESPACE, "namespace")["metadata"]["name"] == "team-bob"
+    for run, namespace in ((alice, "factorhouse-alice"), (bob, "team-bob")):
+        for r in run.registrations:
+            if r.type.startswith("kubernetes:") and r.type != NAMESPACE:
+                assert r["metadata"]["namespace"] == namespace, r.name  # the only cluster-wide object
+        for service in run.of_type(SERVICE):
+            assert service["spec"]["clusterIP"] == "None" and "nodePort" not in json.dumps(service.inputs)
+        assert run.outputs["namespace"] == namespace
+    # the images they build are named apart too
+    tags = [{run.option(r, "--tag").split(":")[0] for r in run.of_type(COMMAND) if r.name.startswith("build-")}
+            for run in (run_program({**K8S, "namePrefix": "alice-"}, stack="alice"),
+                        run_program({**K8S, "namePrefix": "bob-"}, stack="bob"))]
+    assert not tags[0] & tags[1]
+
+
+def test_clients_on_the_users_machine_use_what_kafka_advertises():
+    for offset in ("0", "100"):
+        run = run_program({**K8S, "portOffset": offset, "stacks": json.dumps(["kpow"])})
+        pods = Pods(run)
+        forwards = {shlex.split(f)[4].split("/")[1]: shlex.split(f)[5:] for f in run.outputs["portForwards"]}
+        bootstrap = run.outputs["kafkaBootstrapServers"].split(",")
+        for n in (1, 2, 3):
+            local, remote = forwards[f"kafka-{n}"][0].split(":")
+            advertised = pods.env(f"kafka-{n}")["KAFKA_ADVERTISED_LISTENERS"].split("EXTERNAL://")[1]
+            # the client dials the advertised address; the forward takes it to the
+            # broker's external listener on the same port
+            assert advertised == f"127.0.0.1:{local}" == bootstrap[n - 1]
+            assert remote == local and int(local) == 9091 + n + int(offset)
+        assert forwards["kpow"] == [f"{3000 + int(offset)}:3000"]
+        assert run.outputs["kpowUrl"] == f"http://127.0.0.1:{3000 + int(offset)}"
+        assert all(f.startswith("kubectl --namespace factorhouse-dev port-forward service/")
+                   for f in run.outputs["portForwards"])
+    context = run_program({**K8S, "kubeContext": "kind-team", "stacks": json.dumps(["pinot"])})
+    assert context.outputs["portForwards"][0].startswith("kubectl --context kind-team --namespace factorhouse-dev ")
+    [provider] = [p for p in context.of_type(PROVIDER) if p.name == "kubernetes"]
+    assert provider["context"] == "kind-team"
+
+
+def test_built_images_go_to_the_registry_the_cluster_pulls_from():
+    local = run_program({**K8S, "stacks": json.dumps(["flex"])})
+    pushed = run_program({**K8S, "stacks": json.dumps(["flex"]), "imageRegistry": "localhost:5001/team"})
+    for run, prefix, push in ((local, "factorhouse/", False), (pushed, "localhost:5001/team/factorhouse/", True)):
+        pods = Pods(run)
+        builds = [r for r in run.of_type(COMMAND) if r.name.startswith("build-")]
+        assert {r.name for r in builds} == {"build-flink", "build-flink-connectors"}
+        for step in builds:
+            assert run.option(step, "--tag").startswith(prefix)
+            assert ("--push" in shlex.split(step["create"])) == push
+            assert "environment" not in step.inputs  # the local Docker engine builds
+        # the connectors image is built FROM the Flink image by its tag
+        connectors = run.one(COMMAND, "build-flink-connectors")
+        assert run.build_args(connectors)["BASE_IMAGE"] == run.option(run.one(COMMAND, "build-flink"), "--tag")
+        for name in ("jobmanager", "taskmanager-1", "sql-gateway"):
+            container = pods.container(name)
+            assert container["image"] == run.option(connectors, "--tag")
+            assert container["imagePullPolicy"] == "IfNotPresent"
+            assert "build-flink-connectors" in run.depends_on(pods.workloads[name])
+        assert pods.container("flex")["image"] == "factorhouse/flex:latest"
+        assert pods.container("flex")["imagePullPolicy"] == "IfNotPresent"  # pulled once, as on Docker
+    follow = Pods(run_program({**K8S, "stacks": json.dumps(["flex"]), "followLatest": "true"}))
+    assert follow.container("flex")["imagePullPolicy"] == "Always"
+
+
+def test_without_persist_data_there_is_no_claim():
+    run = run_program({**K8S, "persistData": "false"})
+    assert run.of_type(CLAIM) == []
+    assert "securityContext" not in Pods(run).pod("kafka-1")
+
+
+def test_the_storage_class_is_the_one_asked_for():
+    run = run_program({**K8S, "storageClass": "fast-ssd", "stacks": json.dumps(["analytics"])})
+    assert {c["spec"]["storageClassName"] for c in run.of_type(CLAIM)} == {"fast-ssd"}
+
+
+@pytest.mark.parametrize("config, key, words", [
+    ({**K8S, "bindAddress": "0.0.0.0"}, "bindAddress", ["has no meaning with engine kubernetes",
+                                                         "pulumi config rm bindAddress"]),
+    ({**K8S, "dockerHost": "ssh://me@box"}, "dockerHost", ["has no meaning with engine kubernetes"]),
+    ({"kubeContext": "kind-kind"}, "kubeContext", ["has no meaning with engine docker"]),
+    ({"imageRegistry": "localhost:5001"}, "imageRegistry", ["has no meaning with engine docker"]),
+    ({**K8S, "namespace": "Team_A"}, "namespace", ["'Team_A'", "lowercase letters"]),
+    ({**K8S, "imageRegistry": "http://reg"}, "imageRegistry", ["'http://reg'", "HOST[:PORT][/PATH]"]),
+    ({**K8S, "storageClass": "Fast SSD"}, "storageClass", ["'Fast SSD'"]),
+    ({**K8S, "kubeContext": "my context"}, "kubeContext", ["'my context'"]),
+    ({"engine": "nomad"}, "engine", ["'nomad'", "docker, kubernetes"]),
+])
+def test_a_setting_of_the_other_engine_or_a_bad_one_is_refused(config, key, words):
+    from stacks.settings import SettingsError
+    with pytest.raises(SettingsError) as caught:
+        run_program(config)
+    message = str(caught.value)
+    assert message.startswith(f"invalid config {key}: ")
+    for word in words:
+        assert word in message
+    assert caught.value.registrations == []
+
+
+def test_a_long_stack_name_still_gives_a_valid_namespace():
+    run = run_program(K8S, stack="Alice.Smith_" + "x" * 80)
+    name = run.one(NAMESPACE, "namespace")["metadata"]["name"]
+    assert len(name) <= 63 and name.startswith("factorhouse-alice-smith-x") and not name.endswith("-")
+
+
+# -- every manifest validates ------------------------------------------------------------
+
+def manifests(run) -> list[dict]:
+    return [r.inputs for r in run.registrations
+            if r.type.startswith("kubernetes:") and not r.type.startswith("pulumi:")]
+
+
+@pytest.fixture(scope="module")
+def all_manifests(runs, tmp_path_factory):
+    out = []
+    for _, k8s_run in runs.values():
+        out += manifests(k8s_run)
+    licence_dir = tmp_path_factory.mktemp("licence")
+    for extra in ({"persistData": "false"}, {"pyflink": "false", "storageClass": "standard"},
+                  {"imageRegistry": "localhost:5001", "followLatest": "true", "edition": "community"},
+                  {"sparkThriftPorts": "true", "portOffset": "1000", "kubeContext": "kind-kind"},
+                  distinctive(licence_dir)):
+        out += manifests(run_program({**K8S, **extra}))
+    # one of each distinct manifest
+    unique = {json.dumps(m, sort_keys=True): m for m in out}
+    return list(unique.values())
+
+
+def test_manifests_cover_every_kind(all_manifests):
+    kinds = {m["kind"] for m in all_manifests}
+    assert kinds == {"Namespace", "Deployment", "Job", "Service", "ConfigMap", "Secret", "PersistentVolumeClaim"}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_manifest_validates_against_the_kubernetes_schemas(all_manifests, version):
+    for manifest in all_manifests:
+        try:
+            kubernetes_validate.validate(manifest, version, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            where = ".".join(str(p) for p in error.path)
+            pytest.fail(f"{manifest['kind']} {manifest['metadata'].get('name')}: {where}: {error.message} ({version})")
+
+
