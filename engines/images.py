@@ -71,7 +71,7 @@ class Images:
             step = build_step(
                 self.settings, f"build-{repository.rsplit('/', 1)[-1]}", context, tag,
                 build_args={**build_args, "BASE_IMAGE": base.reference},
-                add=[(d.folder, dest) for d, dest in add],
+                add=list(add),
                 depends_on=[r for r in (base.made_by, *(d.step for d, _ in add)) if r is not None],
                 parent=parent, push=bool(self.registry))
             self._images[key] = Image(key, tag, step.stdout, step)

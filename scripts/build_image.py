@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
 """Builds a Docker image under a tag named by its content, unless the engine has it.
 
-    build_image.py build --context DIR --tag REPO:TAG [--build-arg K=V]... [--add SRC=DEST]... [--push]
+    build_image.py build --context DIR --tag REPO:TAG [--build-arg K=V]... [--add SRC=DEST]...
+                         [--downloads FILE|-] [--push]
     build_image.py remove REPO:TAG
 
 The engine is the one DOCKER_HOST names (local or remote), else the default one.
 
 `build` does nothing when the engine already has TAG (the caller names the tag by
 everything the image is made from, so an unchanged image is never built or sent again).
-Otherwise it assembles the context (DIR plus each SRC copied to DEST inside it), makes
+Otherwise it first checks every downloaded folder it is given (--downloads: a JSON list
+of {"dest": SRC, "spec": the group's spec, "cache": CACHE, "mirror": MIRROR}, as
+fetch.py takes them) file by file against the folder's manifest, laying out again one
+with a file missing or changed (from the cache, else fetched), so that an image never
+lacks a file its download lists. Then it assembles the context (DIR plus each SRC
+copied to DEST inside it), makes
 every folder 0755 and every file 0644 (0755 when executable), so that any user an image
 runs as can read what it was given whatever the umask, and builds it with --force-rm,
 so that a failed build leaves no container behind. With --push, it then pushes TAG to
@@ -22,6 +28,7 @@ Standard library only: the Pulumi command resource runs it with any python3.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -29,6 +36,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or imported
+import fetch  # noqa: E402
 from modes import readable_by_all  # noqa: E402
 
 
@@ -72,13 +80,28 @@ def stage(context: Path, adds: list[tuple[str, str]], into: Path) -> Path:
     return staged
 
 
-def build(context: Path, tag: str, build_args: dict[str, str], adds: list[tuple[str, str]]) -> str:
+def check_downloads(downloads: list[dict]) -> None:
+    """Every downloaded folder exactly as its manifest lists it, laid out again if not."""
+    for entry in downloads:
+        try:
+            fetch.lay_out(entry["spec"], Path(entry["dest"]), Path(entry["cache"]), entry.get("mirror", ""),
+                          log=lambda line: print(f"build_image: {line}", file=sys.stderr, flush=True))
+        except fetch.FetchError as error:
+            raise SystemExit(f"build_image: {entry['dest']} cannot be laid out again ({error}); nothing was built. "
+                             "Check the network or the downloadMirror setting, then run `make up` again")
+        except (KeyError, TypeError) as error:
+            raise SystemExit(f"build_image: --downloads: not a list of downloads ({type(error).__name__}: {error})")
+
+
+def build(context: Path, tag: str, build_args: dict[str, str], adds: list[tuple[str, str]],
+          downloads: list[dict] = ()) -> str:
     existing = image_id(tag)
     if existing:
         log(f"{tag} is on the engine already")
         return existing
     if not (context / "Dockerfile").is_file():
         raise SystemExit(f"build_image: no Dockerfile in {context}")
+    check_downloads(downloads)
     with tempfile.TemporaryDirectory(prefix="build-context-") as tmp:
         staged = stage(context, adds, Path(tmp))
         log(f"building {tag}")
@@ -125,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--tag", required=True)
     b.add_argument("--build-arg", action="append", default=[])
     b.add_argument("--add", action="append", default=[])
+    b.add_argument("--downloads", help="downloaded folders to check first: a JSON file, or - for standard input")
     b.add_argument("--push", action="store_true")
     r = sub.add_parser("remove")
     r.add_argument("tag")
@@ -132,7 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("docker") is None:
         raise SystemExit("build_image: the docker command is not on PATH")
     if args.action == "build":
-        image = build(args.context.resolve(), args.tag, dict(pairs(args.build_arg, "--build-arg")), pairs(args.add, "--add"))
+        downloads = []
+        if args.downloads:
+            text = sys.stdin.read() if args.downloads == "-" else Path(args.downloads).read_text()
+            downloads = json.loads(text)["downloads"]
+        image = build(args.context.resolve(), args.tag, dict(pairs(args.build_arg, "--build-arg")),
+                      pairs(args.add, "--add"), downloads)
         if args.push:
             push(args.tag)
         print(image)

@@ -14,10 +14,15 @@ repositories serve beside each file; else trust on first use: the SHA-256 seen f
 recorded in CACHE/lock.json and every later download must match it.
 
 Downloads go to CACHE/blobs/<sha256> (temp file, verified, then renamed), so a second run
-touches no network. DIR is assembled in a temp folder beside it and renamed into place
-only when complete: it holds every artifact or does not exist. Its folders are 0755 and
-its files 0644, whatever the umask. With --mirror,
-https://HOST/PATH is fetched from MIRROR/HOST/PATH. Standard library only.
+touches no network; a cached file is checked against its name before it is used, and
+fetched again when it is damaged. DIR is assembled in a temp folder beside it and renamed
+into place only when complete: it holds every artifact or does not exist. Its folders
+are 0755 and its files 0644, whatever the umask. DIR/.manifest.json lists every file it
+holds, with its size and SHA-256: whenever the folder is used again (a second run, the
+build of an image that carries it), every file is checked against that list, and a
+folder with a file missing, changed or added is laid out again (from the cache, else
+fetched) before it is used. With --mirror, https://HOST/PATH is fetched from
+MIRROR/HOST/PATH. Standard library only.
 """
 
 from __future__ import annotations
@@ -208,13 +213,17 @@ class Fetcher:
 
     # -- one artifact ---------------------------------------------------------------
     def blob(self, artifact: Artifact) -> tuple[Path, str]:
-        """The verified cached file of an artifact, downloading it when missing; returns
-        the file and a line that says where it came from and how it was checked."""
+        """The verified cached file of an artifact, downloading it when missing or
+        damaged; returns the file and a line that says where it came from and how it
+        was checked."""
         started = time.monotonic()
         known = artifact.sha256 or self.lock.read().get(artifact.url, "")
         if known and (self.blobs / known).is_file():
             path = self.blobs / known
-            return path, f"{human(path.stat().st_size):>10}  from cache in {time.monotonic() - started:.1f}s"
+            if sha256_of(path) == known:
+                return path, f"{human(path.stat().st_size):>10}  from cache in {time.monotonic() - started:.1f}s"
+            self.log(f"{artifact.name}: the cached copy {path} is damaged; fetching it again")
+            path.unlink()
         url = mirrored(artifact.url, self.mirror)
         try:
             tmp, digest, size = self._download(url)
@@ -247,10 +256,15 @@ class Fetcher:
 
     # -- a whole group --------------------------------------------------------------
     def group(self, name: str, artifacts: list[Artifact], dest: Path, jobs: int = 8) -> None:
+        """Lay out DIR, or check the one there file by file and lay it out again when it
+        is not exactly what its manifest lists."""
         started = time.monotonic()
         if dest.is_dir():
-            self.log(f"[{name}] {dest} is up to date ({len(artifacts)} artifacts)")
-            return
+            problem = check_folder(dest)
+            if problem is None:
+                self.log(f"[{name}] {dest} is up to date ({len(artifacts)} artifacts, every file checked)")
+                return
+            self.log(f"[{name}] {problem}: laying the folder out again")
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures = [pool.submit(self.blob, a) for a in artifacts]
             errors, blobs = [], []
@@ -268,16 +282,70 @@ class Fetcher:
         try:
             for artifact, blob in zip(artifacts, blobs, strict=True):
                 place(artifact, blob, staging)
-            (staging / ".manifest.json").write_text(
-                json.dumps({a.name: {"url": a.url, "sha256": b.name} for a, b in zip(artifacts, blobs, strict=True)}, indent=2, sort_keys=True) + "\n")
+            files = {path: {"size": size, "sha256": digest} for path, size, digest in list_files(staging)}
+            (staging / MANIFEST).write_text(json.dumps({
+                "artifacts": {a.name: {"url": a.url, "sha256": b.name} for a, b in zip(artifacts, blobs, strict=True)},
+                "files": files}, indent=2, sort_keys=True) + "\n")
             readable_by_all(staging)
-            os.rename(staging, dest)
+            replace_folder(staging, dest)
         except OSError as error:
             raise FetchError(f"[{name}] could not lay out {dest}: {error}") from error
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         size = sum(b.stat().st_size for b in blobs)
         self.log(f"[{name}] {len(artifacts)} artifacts ({human(size)}) ready in {time.monotonic() - started:.1f}s: {dest}")
+
+
+MANIFEST = ".manifest.json"  # in a laid-out folder: its artifacts and every file it holds
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def list_files(root: Path) -> list[tuple[str, int, str]]:
+    """(relative path, size, SHA-256) of every file under root but the manifest, in order."""
+    out = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink()):
+        relative = path.relative_to(root).as_posix()
+        if relative != MANIFEST:
+            out.append((relative, path.stat().st_size if path.is_file() else -1,
+                        sha256_of(path) if path.is_file() else ""))
+    return out
+
+
+def check_folder(dest: Path) -> str | None:
+    """None when DIR holds exactly the files its manifest lists, each of its size and
+    SHA-256; else what is wrong (the first file found), in words."""
+    try:
+        listed = json.loads((dest / MANIFEST).read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"{dest} has no list of its files"
+    found = {path: (size, digest) for path, size, digest in list_files(dest)}
+    for path, entry in sorted(listed.items()):
+        if path not in found:
+            return f"{path} is missing from {dest}"
+        if found[path] != (entry["size"], entry["sha256"]):
+            return f"{path} in {dest} is not the file that was downloaded (size or SHA-256 differs)"
+    extra = sorted(set(found) - set(listed))
+    if extra:
+        return f"{extra[0]} in {dest} is not a downloaded file"
+    return None
+
+
+def replace_folder(new: Path, dest: Path) -> None:
+    """Put folder `new` at `dest`, which may exist: renamed aside first, removed after."""
+    if not dest.exists():
+        os.rename(new, dest)
+        return
+    old = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.old-"))
+    os.rename(dest, old / "folder")
+    os.rename(new, dest)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _safe_members(names: list[str], artifact: Artifact) -> None:
@@ -315,6 +383,17 @@ def place(artifact: Artifact, blob: Path, root: Path) -> None:
         shutil.copytree(inner, target)
 
 
+def lay_out(spec: dict, dest: Path, cache: Path, mirror: str = "", jobs: int = 8, log=print) -> None:
+    """Lay out (or check, and lay out again) the folder of one group spec; FetchError
+    names the artifact or file and the reason."""
+    try:
+        artifacts = [Artifact.parse(a) for a in spec["artifacts"]]
+        group = spec["group"]
+    except (KeyError, TypeError) as error:
+        raise FetchError(f"not a group spec ({type(error).__name__}: {error})") from error
+    Fetcher(cache, mirror, log=log).group(group, artifacts, dest, jobs)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spec", help="the group's JSON spec, a file or - for standard input")
@@ -334,9 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--spec and --cache are needed to download")
     try:
         raw = json.load(sys.stdin) if args.spec == "-" else json.loads(Path(args.spec).read_text())
-        artifacts = [Artifact.parse(a) for a in raw["artifacts"]]
-        Fetcher(args.cache, args.mirror, log=lambda line: print(line, flush=True)).group(
-            raw["group"], artifacts, args.dest, args.jobs)
+        lay_out(raw, args.dest, args.cache, args.mirror, args.jobs, log=lambda line: print(line, flush=True))
     except FetchError as error:
         print(f"fetch failed: {error}", file=sys.stderr)
         return 1

@@ -24,6 +24,10 @@ from .setup import Download
 _CREDENTIAL = re.compile(r"PASSWORD|SECRET|LICENSE|CREDENTIAL")
 
 
+class MissingResource(pulumi.RunError):
+    """A file of resources/ that a container gets is gone: one line, no traceback."""
+
+
 def is_credential(key: str) -> bool:
     """Whether a setting's value is a credential, by its name."""
     return bool(_CREDENTIAL.search(key))
@@ -70,6 +74,10 @@ class File:
         if self.content is not None:
             return [(self.target, self.content, False)]
         root = RESOURCES / self.source
+        if not root.exists():
+            where = root.relative_to(RESOURCES.parent)
+            raise MissingResource(f"{where} is missing (the file that {self.target} is made from); "
+                                  f"restore it with `git checkout -- {where}`, then run `make up` again")
         if root.is_file():
             return [(self.target, root.read_text(), bool(root.stat().st_mode & 0o111))]
         return [

@@ -69,6 +69,9 @@ class Download:
     group: str
     step: command.local.Command
     folder: Path  # on this machine, once `step` has run
+    # how to lay the folder out again: {"dest", "spec", "cache", "mirror"} as
+    # scripts/build_image.py --downloads takes it
+    restore: dict
 
 
 def download(settings: Settings, work_dir: Path, group: str, parent: pulumi.Resource) -> Download:
@@ -89,24 +92,30 @@ def download(settings: Settings, work_dir: Path, group: str, parent: pulumi.Reso
         triggers=[spec],
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    return Download(group, step, folder)
+    restore = {"dest": str(folder), "spec": json.loads(spec), "cache": str(settings.download_cache),
+               "mirror": settings.download_mirror}
+    return Download(group, step, folder, restore)
 
 
 def build_step(settings: Settings, name: str, context: Path, tag: pulumi.Input[str],
-               build_args: dict[str, pulumi.Input[str]], add: Sequence[tuple[Path, str]],
+               build_args: dict[str, pulumi.Input[str]], add: Sequence[tuple[Download, str]],
                depends_on: Sequence[pulumi.Resource], parent: pulumi.Resource,
                push: bool = False) -> command.local.Command:
-    """The step that builds image `tag` on the engine from a context folder plus folders
-    of this machine (`add`: (folder, path inside the context)), and with `push` pushes
-    it to the registry the tag names. The tag is named by everything the image is made
-    from, so an unchanged image is never built, sent or pushed again; the step prints
-    the image id, which Docker containers run. Destroy untags it."""
+    """The step that builds image `tag` on the engine from a context folder plus
+    downloaded folders of this machine (`add`: (download, path inside the context)),
+    each checked file by file first (and laid out again when a file is missing or
+    changed), and with `push` pushes it to the registry the tag names. The tag is named
+    by everything the image is made from, so an unchanged image is never built, sent or
+    pushed again; the step prints the image id, which Docker containers run. Destroy
+    untags it."""
     def create(tag: str, args: dict) -> str:
         build = [PYTHON, "scripts/build_image.py", "build", "--context", str(context), "--tag", tag]
         if push:
             build.append("--push")
-        for folder, dest in add:
-            build += ["--add", f"{folder}={dest}"]
+        for download, dest in add:
+            build += ["--add", f"{download.folder}={dest}"]
+        if add:
+            build += ["--downloads", "-"]
         for key in sorted(args):
             build += ["--build-arg", f"{key}={args[key]}"]
         return shlex.join(build)
@@ -114,6 +123,7 @@ def build_step(settings: Settings, name: str, context: Path, tag: pulumi.Input[s
     return command.local.Command(
         name,
         create=pulumi.Output.all(tag, pulumi.Output.from_input(build_args)).apply(lambda a: create(a[0], a[1])),
+        stdin=json.dumps({"downloads": [download.restore for download, _ in add]}, sort_keys=True) if add else None,
         delete=pulumi.Output.from_input(tag).apply(lambda t: shlex.join([PYTHON, "scripts/build_image.py", "remove", t])),
         dir=str(PROJECT_DIR),
         environment=docker_environment(settings),

@@ -3,6 +3,7 @@
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -269,3 +270,67 @@ def test_the_command_line_reads_the_spec_from_stdin_and_exits_non_zero_on_failur
     assert cli("d2", "c1").returncode == 0  # everything is in the cache: the server is not asked
     bad = cli("d3", "c2")
     assert bad.returncode == 1 and "fetch failed" in bad.stderr and "HTTP 404" in bad.stderr
+
+
+# -- a laid-out folder is checked file by file wherever it is used again ------------------
+
+def laid_out(server, tmp_path, capsys):
+    spec = serve_group(server, "kafka-connectors")
+    dest, cache = tmp_path / "dest", tmp_path / "cache"
+    assert run_fetch(spec, dest, cache, server.url, capsys)[0] == 0
+    return spec, dest, cache
+
+
+def some_file(dest):
+    return sorted(p for p in dest.rglob("*.jar"))[0]
+
+
+@pytest.mark.parametrize("harm", ["remove", "alter", "add"])
+def test_a_folder_with_a_file_missing_changed_or_added_is_laid_out_again_from_the_cache(server, tmp_path, capsys, harm):
+    spec, dest, cache = laid_out(server, tmp_path, capsys)
+    victim = some_file(dest)
+    original = victim.read_bytes()
+    if harm == "remove":
+        victim.unlink()
+    elif harm == "alter":
+        victim.write_bytes(b"truncated")
+    else:
+        (victim.parent / "stray.jar").write_bytes(b"not downloaded")
+    assert fetch.check_folder(dest) is not None
+    before = server.total
+    code, out = run_fetch(spec, dest, cache, server.url, capsys)
+    assert code == 0, out
+    assert server.total == before  # from the cache, no request
+    assert "laying the folder out again" in out and victim.name in out or "stray.jar" in out
+    assert victim.read_bytes() == original and not (victim.parent / "stray.jar").exists()
+    assert fetch.check_folder(dest) is None
+    assert no_partial_left(tmp_path)
+
+
+def test_a_file_gone_from_the_folder_and_from_the_cache_is_fetched_again(server, tmp_path, capsys):
+    spec, dest, cache = laid_out(server, tmp_path, capsys)
+    victim = some_file(dest)
+    original = victim.read_bytes()
+    victim.unlink()
+    # the cached downloads are damaged too (half-copied files)
+    damaged = list((cache / "blobs").iterdir())
+    for blob in damaged:
+        blob.write_bytes(b"half")
+    before = server.total
+    code, out = run_fetch(spec, dest, cache, server.url, capsys)
+    assert code == 0, out
+    assert server.total - before >= len(damaged)  # fetched again, checked again
+    assert "is damaged; fetching it again" in out
+    assert victim.read_bytes() == original and fetch.check_folder(dest) is None
+
+
+def test_a_folder_that_cannot_be_restored_stays_as_it_was_and_the_error_names_the_file(server, tmp_path, capsys):
+    spec, dest, cache = laid_out(server, tmp_path, capsys)
+    victim = some_file(dest)
+    victim.unlink()
+    shutil.rmtree(cache / "blobs")
+    server.files.clear()  # the site is gone
+    code, out = run_fetch(spec, dest, cache, server.url, capsys)
+    assert code == 1
+    assert victim.name in out and "HTTP 404" in out
+    assert no_partial_left(tmp_path)

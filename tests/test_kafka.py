@@ -239,3 +239,18 @@ def test_the_same_config_gives_the_same_inputs():
     first, second = run_program(), run_program()
     assert len(first.registrations) > 10
     assert inputs(first) == inputs(second)
+
+
+def test_a_missing_resource_file_stops_the_run_naming_it(tmp_path, monkeypatch):
+    import shutil
+    import stacks.service as service
+    copy = tmp_path / "resources"
+    shutil.copytree(RESOURCES, copy)
+    shutil.rmtree(copy / "kpow/schema")
+    monkeypatch.setattr(service, "RESOURCES", copy)
+    with pytest.raises(service.MissingResource) as caught:
+        run_program(KAFKA)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("resources/kpow/schema is missing (the file that /etc/schema is made from)")
+    assert "git checkout -- resources/kpow/schema" in message
