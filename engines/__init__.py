@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import pulumi
+
 from stacks.platform import Engine
 from stacks.settings import Settings
 
+from . import reach
+
 
 def engine_for(settings: Settings) -> Engine:
-    """The engine the `engine` setting names."""
+    """The engine the `engine` setting names, once it answered and proved to be the one
+    the stack's resources live on (engines/reach.py); its identity becomes the stack's
+    `engine` output, which the next run compares with."""
+    identity = reach.reach(settings)
+    reach.check_same(identity, reach.previous(
+        f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"))
     if settings.engine == "kubernetes":
         from .kubernetes import KubernetesEngine
-        return KubernetesEngine(settings)
+        return KubernetesEngine(settings, identity)
     from .docker import DockerEngine
-    return DockerEngine(settings)
+    return DockerEngine(settings, identity)

@@ -27,6 +27,7 @@ from stacks.settings import Settings
 from stacks.setup import health_gate
 
 from .images import Image, Images, is_latest
+from .reach import Identity
 
 # Time a container gets to shut down on destroy or replace before it is killed
 # (the provider kills at once when this is unset).
@@ -81,8 +82,9 @@ class DockerImages(Images):
 class DockerEngine:
     """Every service a container on one network of one Docker engine."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, identity: Identity):
         self.settings = settings
+        self.identity = identity  # the engine that answered at dockerHost
         # one explicit provider: every Docker resource goes to the same engine
         self.provider = docker.Provider("docker", host=settings.docker_host or None)
         self.network = docker.Network(
@@ -102,7 +104,7 @@ class DockerEngine:
         return f"{count} containers on network {self.settings.name('factorhouse')}"
 
     def outputs(self) -> dict[str, pulumi.Input]:
-        return {}
+        return {"engine": self.identity.output()}
 
     def docker_cli(self) -> str:
         """The docker command a user types to reach this engine."""

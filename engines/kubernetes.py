@@ -33,6 +33,7 @@ from stacks.service import Service, is_credential
 from stacks.settings import Settings
 
 from .images import Image, Images, is_latest
+from .reach import Identity
 
 LABEL = "factorhouse.local"
 VOLUME_SIZE = "10Gi"  # asked of the storage class for every data volume
@@ -64,8 +65,9 @@ class KubernetesImages(Images):
 class KubernetesEngine:
     """Every service a workload of one namespace of one cluster."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, identity: Identity):
         self.settings = settings
+        self.identity = identity  # the cluster that answered at kubeContext
         context = settings.kube_context or None
         self.provider = k8s.Provider("kubernetes", context=context)
         # The namespace and the data volumes outlive `pulumi destroy` (they are kept, as
@@ -99,7 +101,8 @@ class KubernetesEngine:
         return f"{count} services in namespace {self.settings.namespace}"
 
     def outputs(self) -> dict[str, pulumi.Input]:
-        return {"namespace": self.settings.namespace, "portForwards": list(self.forwards)}
+        return {"engine": self.identity.output(), "namespace": self.settings.namespace,
+                "portForwards": list(self.forwards)}
 
     # -- what a pod is made of --------------------------------------------------------
     def _env(self, service: Service, labels: dict[str, str], parent) -> list[k8s.core.v1.EnvVarArgs]:

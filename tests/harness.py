@@ -11,6 +11,7 @@ import hashlib
 import logging
 import runpy
 import shlex
+from unittest import mock
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,13 +94,17 @@ class Registration:
 
 
 class Mocks(pulumi_mocks.Mocks):
-    def __init__(self, command_stdout: dict[str, str] | None = None, exit_codes: dict[str, int] | None = None):
+    def __init__(self, command_stdout: dict[str, str] | None = None, exit_codes: dict[str, int] | None = None,
+                 last_outputs: dict | None = None):
         self.command_stdout = command_stdout or {}
         self.exit_codes = exit_codes or {}
+        self.last_outputs = last_outputs or {}  # what the stack's last `up` exported
         self.calls: list[str] = []  # tokens of the functions the program called
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
         state = dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":
+            state["outputs"] = self.last_outputs
         if args.typ == IMAGE:
             state["imageId"] = fake_id("image", plain(args.inputs.get("name", args.name)))
         if args.typ == COMMAND:
@@ -296,8 +301,20 @@ def check_factorhouse_app(run: Run, product: str, host_port: int, waits_for: str
     return env
 
 
-def _run(config, secret_keys, stack, preview, command_stdout, exit_codes=None):
-    mocks = Mocks(command_stdout, exit_codes)
+ENGINE_ID = "TEST:ENGINE:0001"  # what the stand-in engine answers to `docker info`
+
+
+def stand_in_engine(settings):
+    """The engine the settings name, as engines/reach.py would find it: the tests reach
+    no engine (tests/test_reach.py tries the real function on real engines)."""
+    from engines.reach import Identity
+    if settings.engine == "kubernetes":
+        return Identity("kubernetes", ENGINE_ID, settings.kube_context or "(current context)")
+    return Identity("docker", ENGINE_ID, settings.docker_host or "(default)")
+
+
+def _run(config, secret_keys, stack, preview, command_stdout, exit_codes=None, last_outputs=None, reach=None):
+    mocks = Mocks(command_stdout, exit_codes, last_outputs)
     errors = _ErrorLog()
     logger = logging.getLogger(f"pulumi-mocks-{id(errors)}")
     logger.addHandler(errors)
@@ -317,8 +334,10 @@ def _run(config, secret_keys, stack, preview, command_stdout, exit_codes=None):
         outputs = get_root_resource().outputs
         return pulumi.Output.all(**outputs).apply(exported.update) if outputs else None
 
+    import engines.reach
     try:
-        program()
+        with mock.patch.object(engines.reach, "reach", reach or stand_in_engine):
+            program()
     except Exception as error:
         error.registrations = monitor.registrations  # what was made before it failed
         raise
@@ -327,7 +346,9 @@ def _run(config, secret_keys, stack, preview, command_stdout, exit_codes=None):
 
 def run_program(config: dict[str, str] | None = None, secret_keys: tuple[str, ...] = (),
                 stack: str = "dev", preview: bool = False, command_stdout: dict[str, str] | None = None,
-                exit_codes: dict[str, int] | None = None) -> Run:
+                exit_codes: dict[str, int] | None = None, last_outputs: dict | None = None, reach=None) -> Run:
     """Run __main__.py under mocks with the given config (values as the CLI passes them:
-    strings, and lists and maps as JSON); exit_codes are those of one-shot containers."""
-    return Run(*_run(config, secret_keys, stack, preview, command_stdout, exit_codes))
+    strings, and lists and maps as JSON); exit_codes are those of one-shot containers;
+    last_outputs what the stack's last `up` exported; reach stands in for
+    engines.reach.reach (default: an engine that answers ENGINE_ID)."""
+    return Run(*_run(config, secret_keys, stack, preview, command_stdout, exit_codes, last_outputs, reach))

@@ -1,0 +1,125 @@
+"""Before any plan, the engine is reached and is the stack's own (engines/reach.py): for
+real against the local Docker engine and dead addresses, and under mocks for a stack
+whose last `up` ran on another engine."""
+
+import json
+import os
+import socket
+import subprocess
+import time
+from types import SimpleNamespace
+
+import pytest
+
+import engine
+from engines import reach
+from harness import ENGINE_ID, stand_in, run_program
+
+
+def settings(kind="docker", host="", context=""):
+    return SimpleNamespace(engine=kind, docker_host=host, kube_context=context)
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed once the socket is
+
+
+def test_the_local_engine_answers_with_its_own_id():
+    engine.need(engine.engine_problem(), "a Docker engine")
+    found = reach.reach(settings())
+    expected = subprocess.run(["docker", "info", "--format", "{{.ID}}"], capture_output=True, text=True).stdout.strip()
+    assert found.kind == "docker" and found.id == expected and found.id
+
+
+@pytest.mark.parametrize("host", ["tcp://127.0.0.1:{port}", "unix:///tmp/fhl-no-engine-here.sock"])
+def test_a_dead_address_stops_at_once_with_one_line_naming_it(host):
+    host = host.format(port=closed_port())
+    started = time.monotonic()
+    with pytest.raises(reach.EngineUnreachable) as caught:
+        reach.reach(settings(host=host))
+    took = time.monotonic() - started
+    message = str(caught.value)
+    assert took < 5, took
+    assert "\n" not in message
+    assert message.startswith(f"dockerHost {host}: no Docker engine answers (")
+    assert "pulumi config set dockerHost" in message
+    assert ("connection refused" in message.lower() or "no such file" in message.lower()
+            or "cannot connect" in message.lower()), message
+
+
+def test_a_cluster_that_does_not_answer_stops_at_once(tmp_path, monkeypatch):
+    bin_dir = stand_in(tmp_path, "kubectl", "#!/bin/sh\necho 'W1130 warning: something' >&2\n"
+                                            "echo 'The connection to the server 127.0.0.1:6443 was refused' >&2\nexit 1\n")
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    with pytest.raises(reach.EngineUnreachable) as caught:
+        reach.reach(settings(kind="kubernetes", context="kind-team"))
+    assert str(caught.value) == (
+        "kubeContext kind-team: no Kubernetes cluster answers (The connection to the server 127.0.0.1:6443 was "
+        "refused); start the cluster or name a context that reaches one (`pulumi config set kubeContext NAME`; "
+        "`kubectl config get-contexts` lists them)")
+
+
+def test_a_cluster_is_known_by_its_kube_system_namespace(tmp_path, monkeypatch):
+    bin_dir = stand_in(tmp_path, "kubectl", '#!/bin/sh\necho "$*" > "$(dirname "$0")/args"\nprintf 6f1c-uid\n')
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    found = reach.reach(settings(kind="kubernetes"))
+    assert (found.kind, found.id, found.address) == ("kubernetes", "6f1c-uid", "(current context)")
+    assert (bin_dir / "args").read_text().split()[:4] == ["get", "namespace", "kube-system", "--output"]
+
+
+def test_a_dead_ssh_engine_names_ssh_s_own_error():
+    import shutil
+    if shutil.which("ssh") is None:
+        pytest.skip("no ssh client")
+    port = closed_port()
+    with pytest.raises(reach.EngineUnreachable) as caught:
+        reach.reach(settings(host=f"ssh://nobody@127.0.0.1:{port}"))
+    assert f"(ssh: connect to host 127.0.0.1 port {port}: Connection refused)" in str(caught.value)
+
+
+def test_without_the_docker_command_it_says_so(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(reach.EngineUnreachable) as caught:
+        reach.reach(settings(host="ssh://me@box"))
+    assert "the docker command is not on PATH" in str(caught.value)
+
+
+# -- under mocks: the stack's engine -------------------------------------------------------
+
+def test_the_engine_is_an_output_and_the_same_engine_runs_again():
+    first = run_program({"dockerHost": "ssh://alice@bigbox"})
+    assert first.outputs["engine"] == {"kind": "docker", "id": ENGINE_ID, "address": "ssh://alice@bigbox"}
+    again = run_program({"dockerHost": "ssh://alice@bigbox.corp"}, last_outputs={"engine": first.outputs["engine"]})
+    assert again.containers  # another name for the same engine is the same engine
+
+
+@pytest.mark.parametrize("config", [{"dockerHost": "ssh://alice@otherbox"}, {"engine": "kubernetes"}])
+def test_another_engine_is_refused_before_anything_is_planned(config):
+    before = {"kind": "docker", "id": "OLD:ENGINE:0001", "address": "ssh://alice@bigbox"}
+    other = {"kind": config.get("engine", "docker"), "id": "NEW:ENGINE:0002", "address": "x"}
+
+    def answers(s):
+        return reach.Identity(other["kind"], other["id"], s.docker_host or "(current context)")
+    with pytest.raises(reach.EngineChanged) as caught:
+        run_program(config, last_outputs={"engine": before}, reach=answers)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("this stack's resources live on the docker engine OLD:ENGINE:0001 at ssh://alice@bigbox")
+    assert "set dockerHost (and engine) back and run `make down` there first" in message
+    assert "`pulumi stack init NAME`" in message
+    assert caught.value.registrations == []  # nothing planned, nothing made
+
+
+def test_an_unreachable_engine_stops_the_program_before_any_resource():
+    def dead(s):
+        raise reach.EngineUnreachable("dockerHost tcp://127.0.0.1:1: no Docker engine answers (connection refused)")
+    with pytest.raises(reach.EngineUnreachable) as caught:
+        run_program({"dockerHost": "tcp://127.0.0.1:1"}, reach=dead)
+    assert caught.value.registrations == []
+
+
+def test_a_first_up_and_a_destroyed_stack_have_no_engine_to_compare_with():
+    assert run_program(last_outputs={}).outputs["engine"]["id"] == ENGINE_ID
+    assert json.dumps(run_program(last_outputs={"summary": "x"}).outputs["engine"])
