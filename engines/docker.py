@@ -34,6 +34,12 @@ from .reach import Identity
 STOP_GRACE_SECONDS = 30
 
 LABEL = "dev.factorhouse.local"
+LOG_LINES = 5  # of a failed one-shot's log, in the error that names it
+
+
+def stack_label() -> str:
+    """The value of a container's `dev.factorhouse.local.stack` label: project/stack."""
+    return f"{pulumi.get_project()}/{pulumi.get_stack()}"
 
 
 def go_duration(seconds: int) -> str:
@@ -141,7 +147,10 @@ class DockerEngine:
         name = s.name(service.container)
         image = self.images.of(service, parent)
 
-        labels = [docker.ContainerLabelArgs(label=LABEL, value=service.name)]
+        labels = [docker.ContainerLabelArgs(label=LABEL, value=service.name),
+                  # whose it is: `make up` removes a container of this stack that its state
+                  # lost (an interrupted run), and nothing else
+                  docker.ContainerLabelArgs(label=f"{LABEL}.stack", value=stack_label())]
         if after.values:
             # not known until the one-shots exited with 0: an exit code that is not 0
             # raises, and this container is never made
@@ -206,14 +215,17 @@ class DockerEngine:
             gate = health_gate(s, service.name, name, container, check.wait_timeout, parent)
             waits["healthy"] = Wait((gate,))
         if service.one_shot:
-            exited = container.exit_code.apply(lambda code: self._check_exit(name, code))
+            exited = pulumi.Output.all(container.exit_code, container.container_logs).apply(
+                lambda result: self._check_exit(name, *result))
             waits["completed"] = Wait((container,), (exited,))
         return Deployed(service.name, container.id, waits)
 
-    def _check_exit(self, name: str, exit_code: Optional[float]) -> str:
+    def _check_exit(self, name: str, exit_code: Optional[float], logs: Optional[str]) -> str:
         if exit_code is None or int(exit_code) != 0:
             status = "did not report an exit code" if exit_code is None else f"exited with code {int(exit_code)}"
+            tail = [line.strip() for line in (logs or "").splitlines() if line.strip()][-LOG_LINES:]
+            said = f"its log ends: {' / '.join(tail)}" if tail else f"it logged nothing (`{self.docker_cli()} logs {name}`)"
             raise OneShotFailed(
-                f"{name} {status}: see `{self.docker_cli()} logs {name}`; once fixed, "
-                f"`{self.docker_cli()} rm {name}` and `make up` run it again")
+                f"{name} {status}; {said}. Fix the cause and run `make up` again, which runs {name} again "
+                f"(with plain pulumi: `{self.docker_cli()} rm {name}`, then `pulumi up --refresh`)")
         return name

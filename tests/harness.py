@@ -22,6 +22,10 @@ from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.settings import get_root_resource
 
+# As Pulumi's language host does (its exec script): a failed program's unawaited
+# futures are not reported again by asyncio's logger; the error itself is.
+logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MAIN = PROJECT_DIR / "__main__.py"
 PROJECT = "factorhouse-local"
@@ -95,9 +99,10 @@ class Registration:
 
 class Mocks(pulumi_mocks.Mocks):
     def __init__(self, command_stdout: dict[str, str] | None = None, exit_codes: dict[str, int] | None = None,
-                 last_outputs: dict | None = None):
+                 last_outputs: dict | None = None, logs: dict[str, str] | None = None):
         self.command_stdout = command_stdout or {}
         self.exit_codes = exit_codes or {}
+        self.logs = logs or {}  # what one-shot containers logged
         self.last_outputs = last_outputs or {}  # what the stack's last `up` exported
         self.calls: list[str] = []  # tokens of the functions the program called
 
@@ -111,6 +116,7 @@ class Mocks(pulumi_mocks.Mocks):
             state["stdout"] = self.command_stdout.get(args.name, fake_id("built", args.name))
         if args.typ == CONTAINER and args.inputs.get("attach"):
             state["exitCode"] = self.exit_codes.get(args.name, 0)
+            state["containerLogs"] = self.logs.get(args.name, "")
         if args.typ.startswith("kubernetes:") and not args.typ.startswith("pulumi:providers"):
             # as the provider does: a name made when none is given, and the server's fields
             metadata = dict(state.get("metadata") or {})
@@ -313,8 +319,9 @@ def stand_in_engine(settings):
     return Identity("docker", ENGINE_ID, settings.docker_host or "(default)")
 
 
-def _run(config, secret_keys, stack, preview, command_stdout, exit_codes=None, last_outputs=None, reach=None):
-    mocks = Mocks(command_stdout, exit_codes, last_outputs)
+def _run(config, secret_keys, stack, preview, command_stdout, exit_codes=None, last_outputs=None, reach=None,
+         logs=None):
+    mocks = Mocks(command_stdout, exit_codes, last_outputs, logs)
     errors = _ErrorLog()
     logger = logging.getLogger(f"pulumi-mocks-{id(errors)}")
     logger.addHandler(errors)
@@ -346,9 +353,11 @@ def _run(config, secret_keys, stack, preview, command_stdout, exit_codes=None, l
 
 def run_program(config: dict[str, str] | None = None, secret_keys: tuple[str, ...] = (),
                 stack: str = "dev", preview: bool = False, command_stdout: dict[str, str] | None = None,
-                exit_codes: dict[str, int] | None = None, last_outputs: dict | None = None, reach=None) -> Run:
+                exit_codes: dict[str, int] | None = None, last_outputs: dict | None = None, reach=None,
+                logs: dict[str, str] | None = None) -> Run:
     """Run __main__.py under mocks with the given config (values as the CLI passes them:
     strings, and lists and maps as JSON); exit_codes are those of one-shot containers;
     last_outputs what the stack's last `up` exported; reach stands in for
-    engines.reach.reach (default: an engine that answers ENGINE_ID)."""
-    return Run(*_run(config, secret_keys, stack, preview, command_stdout, exit_codes, last_outputs, reach))
+    engines.reach.reach (default: an engine that answers ENGINE_ID); logs what one-shot
+    containers logged."""
+    return Run(*_run(config, secret_keys, stack, preview, command_stdout, exit_codes, last_outputs, reach, logs))

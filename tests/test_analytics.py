@@ -104,13 +104,21 @@ def test_bucket_setup_runs_once_after_minio_is_healthy_and_deletes_nothing(run):
         assert not any(forbidden in f" {l} " for l in code), forbidden
 
 
-@pytest.mark.parametrize("code", [3, None])
-def test_a_failed_bucket_setup_fails_pulumi_up_and_nothing_that_needs_it_is_made(code):
+LOG = "Added `platform` successfully.\nmc: <ERROR> Unable to make bucket `platform/warehouse`.\n" \
+      "Access Denied.\n"
+
+
+@pytest.mark.parametrize("code, logs, said", [
+    (3, LOG, "its log ends: Added `platform` successfully. / mc: <ERROR> Unable to make bucket "
+             "`platform/warehouse`. / Access Denied."),
+    (None, "", "it logged nothing (`docker logs alice-mc`)"),
+])
+def test_a_failed_bucket_setup_fails_pulumi_up_and_nothing_that_needs_it_is_made(code, logs, said):
     with pytest.raises(Exception) as failed:
-        run_program({**ANALYTICS, "namePrefix": "alice-"}, exit_codes={"mc": code})
+        run_program({**ANALYTICS, "namePrefix": "alice-"}, exit_codes={"mc": code}, logs={"mc": logs})
     status = "exited with code 3" if code else "did not report an exit code"
-    assert str(failed.value) == (f"alice-mc {status}: see `docker logs alice-mc`; once fixed, "
-                                 "`docker rm alice-mc` and `make up` run it again")
+    assert str(failed.value) == (f"alice-mc {status}; {said}. Fix the cause and run `make up` again, which runs "
+                                 "alice-mc again (with plain pulumi: `docker rm alice-mc`, then `pulumi up --refresh`)")
     assert type(failed.value).__name__ == "OneShotFailed"  # a RunError: no traceback
     made = {r.name for r in failed.value.registrations if r.type == CONTAINER}
     assert "mc" in made and "minio" in made and "postgres" in made
