@@ -90,3 +90,29 @@ def test_the_layout_names_every_module():
                if p.suffix in (".py", ".md") and p.name != "__init__.py"]
     missing = [f"{p.parent.name}/{p.name}" for p in modules if f"`{p.name}`" not in layout]
     assert not missing, missing
+
+
+def test_every_third_party_import_is_pinned_in_requirements():
+    # a fresh clone installs requirements.txt and nothing else
+    import ast
+    import importlib.metadata
+    pinned = {line.split("==")[0].lower().replace("_", "-") for line in
+              (PROJECT_DIR / "requirements.txt").read_text().split() if "==" in line}
+    assert all("==" in line for line in (PROJECT_DIR / "requirements.txt").read_text().split())
+    local = {p.stem for p in PROJECT_DIR.rglob("*.py") if "venv" not in p.parts} | {"stacks", "engines", "scripts"}
+    distributions = importlib.metadata.packages_distributions()
+    missing = set()
+    for path in PROJECT_DIR.rglob("*.py"):
+        if "venv" in path.parts or ".git" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top in local:
+                    continue
+                for dist in distributions.get(top, [top]):
+                    if dist.lower().replace("_", "-") not in pinned:
+                        missing.add((path.relative_to(PROJECT_DIR).as_posix(), top, dist))
+    assert not missing, sorted(missing)
