@@ -139,8 +139,9 @@ class DockerEngine:
     @staticmethod
     def _uploads(service: Service) -> list[docker.ContainerUploadArgs]:
         # 0644: readable by whatever user the image runs as
-        return [docker.ContainerUploadArgs(file=target, content=text, permissions="0755" if executable else "0644")
-                for target, text, executable in service.file_list()]
+        return [docker.ContainerUploadArgs(file=f.target, content=pulumi.Output.secret(f.text) if f.secret else f.text,
+                                           permissions="0755" if f.executable else "0644")
+                for f in service.file_list()]
 
     def run(self, service: Service, parent: Optional[pulumi.Resource], after: Wait) -> Deployed:
         s = self.settings

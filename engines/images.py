@@ -39,11 +39,14 @@ class Images:
     """Every image of a platform, each pulled or built once however many services run it.
 
     `registry` (e.g. `registry.corp:5000`) names where built images are pushed, for
-    engines that do not run them on the engine that built them; empty: not pushed."""
+    engines that do not run them on the engine that built them; empty: not pushed.
+    `platform` (e.g. `linux/amd64`) is the one they are built for; empty: the
+    building engine's own."""
 
-    def __init__(self, settings: Settings, registry: str = ""):
+    def __init__(self, settings: Settings, registry: str = "", platform: str = ""):
         self.settings = settings
         self.registry = registry
+        self.platform = platform
         self._images: dict[str, Image] = {}
 
     def pull(self, reference: str) -> Image:
@@ -60,6 +63,8 @@ class Images:
         """A content-tagged image built on the engine (see setup.build_step)."""
         # what the image is made from (the folders are named by their content)
         made_of = [repr(sorted(build_args.items())), repr([(d.folder.name, dest) for d, dest in add])]
+        if self.platform:
+            made_of.append(f"platform={self.platform}")
         key = " ".join([repository, "FROM", base.key, str(context), *made_of])
         if key not in self._images:
             made_of.append(content_hash([context]))  # read once per image, not per service
@@ -73,7 +78,7 @@ class Images:
                 build_args={**build_args, "BASE_IMAGE": base.reference},
                 add=list(add),
                 depends_on=[r for r in (base.made_by, *(d.step for d, _ in add)) if r is not None],
-                parent=parent, push=bool(self.registry))
+                parent=parent, push=bool(self.registry), platform=self.platform)
             self._images[key] = Image(key, tag, step.stdout, step)
         return self._images[key]
 

@@ -39,6 +39,12 @@ LABEL = "factorhouse.local"
 VOLUME_SIZE = "10Gi"  # asked of the storage class for every data volume
 STARTUP_PERIOD = 1  # seconds between two runs of a health check until it first passes
 STOP_GRACE_SECONDS = 30  # as on Docker
+# How long `pulumi up` waits for a workload (its image pulled on a new node, then its
+# health check passed) and a service gets to pass its check before it is restarted
+START_SECONDS = 1200
+
+
+WAIT = {"pulumi.com/timeoutSeconds": str(START_SECONDS)}
 
 
 def probe_command(test: tuple[str, ...]) -> list[str]:
@@ -76,12 +82,29 @@ class KubernetesEngine:
         # else is created anew, and fails loudly where another owner's object exists.
         self.keeper = k8s.Provider("kubernetes-keep", context=context, upsert_existing_objects=True)
         self.labels = {"app.kubernetes.io/part-of": "factorhouse-local", "app.kubernetes.io/managed-by": "pulumi"}
-        self.namespace = k8s.core.v1.Namespace(
-            "namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=settings.namespace, labels=self.labels),
-            opts=pulumi.ResourceOptions(provider=self.keeper, retain_on_delete=True),
+        # the namespace is made (and kept), or one that exists is used as it is
+        self.namespace: pulumi.Input[str] = settings.namespace
+        if settings.create_namespace:
+            self.namespace = k8s.core.v1.Namespace(
+                "namespace",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=settings.namespace, labels=self.labels),
+                opts=pulumi.ResourceOptions(provider=self.keeper, retain_on_delete=True),
+            ).metadata.name
+        # only the namespace's own pods reach its services (`kubectl port-forward` goes
+        # through the kubelet, not the pod network): on a shared cluster nobody else
+        # reaches the platform's unauthenticated services or its demo logins
+        k8s.networking.v1.NetworkPolicy(
+            "same-namespace-only",
+            metadata=self._meta("factorhouse-local-same-namespace-only", self.labels),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(),
+                policy_types=["Ingress"],
+                ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                    from_=[k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs())])],
+            ),
+            opts=self._opts(None),
         )
-        self.images = KubernetesImages(settings, registry=settings.image_registry)
+        self.images = KubernetesImages(settings, registry=settings.image_registry, platform=settings.image_platform)
         self.forwards: list[str] = []
 
     def _opts(self, parent: Optional[pulumi.Resource], keep: bool = False, **options) -> pulumi.ResourceOptions:
@@ -90,12 +113,12 @@ class KubernetesEngine:
 
     def _meta(self, name: Optional[str], labels: dict[str, str], **more) -> k8s.meta.v1.ObjectMetaArgs:
         # a name left out is made by Pulumi (name-xxxxxxxx), new on every change of content
-        return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=self.namespace.metadata.name, labels=labels, **more)
+        return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=self.namespace, labels=labels, **more)
 
     def kubectl(self) -> list[str]:
-        """The kubectl command a user types to reach this namespace."""
-        context = ["--context", self.settings.kube_context] if self.settings.kube_context else []
-        return ["kubectl", *context, "--namespace", self.settings.namespace]
+        """The kubectl command a user types to reach this namespace, on this cluster
+        (the context `up` ran on, even when `kubeContext` is empty)."""
+        return ["kubectl", "--context", self.identity.address, "--namespace", self.settings.namespace]
 
     def describe(self, count: int) -> str:
         return f"{count} services in namespace {self.settings.namespace}"
@@ -126,31 +149,42 @@ class KubernetesEngine:
         return env
 
     def _files(self, service: Service, labels: dict[str, str], parent):
-        """A ConfigMap of the service's files: (volumes, mounts)."""
-        files = [(_key(i, target), target, text, executable)
-                 for i, (target, text, executable) in enumerate(service.file_list(), start=1)]
-        if not files:
-            return [], []
-        config = k8s.core.v1.ConfigMap(
-            f"{service.name}-files",
-            metadata=self._meta(None, labels),
-            data={key: text for key, _, text, _ in files},
-            opts=self._opts(parent),
-        )
-        volume = k8s.core.v1.VolumeArgs(name="files", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
-            name=config.metadata.name,
-            items=[k8s.core.v1.KeyToPathArgs(key=key, path=key, mode=0o755 if executable else 0o644)
-                   for key, _, _, executable in files]))
-        mounts = [k8s.core.v1.VolumeMountArgs(name="files", mount_path=target, sub_path=key, read_only=True)
-                  for key, target, _, _ in files]
-        return [volume], mounts
+        """The service's files, mounted read-only at their paths from a ConfigMap, and
+        those holding credentials from a Secret: (volumes, mounts)."""
+        volumes, mounts = [], []
+        files = service.file_list()
+        for secret in (False, True):
+            chosen = [(_key(i, f.target), f) for i, f in enumerate(files, start=1) if f.secret == secret]
+            if not chosen:
+                continue
+            name = "secret-files" if secret else "files"
+            items = [k8s.core.v1.KeyToPathArgs(key=key, path=key, mode=0o755 if f.executable else 0o644)
+                     for key, f in chosen]
+            if secret:
+                source = k8s.core.v1.Secret(
+                    f"{service.name}-secret-files", metadata=self._meta(None, labels), type="Opaque",
+                    string_data={key: pulumi.Output.secret(f.text) for key, f in chosen}, opts=self._opts(parent))
+                volumes.append(k8s.core.v1.VolumeArgs(name=name, secret=k8s.core.v1.SecretVolumeSourceArgs(
+                    secret_name=source.metadata.name, items=items)))
+            else:
+                source = k8s.core.v1.ConfigMap(
+                    f"{service.name}-files", metadata=self._meta(None, labels),
+                    data={key: f.text for key, f in chosen}, opts=self._opts(parent))
+                volumes.append(k8s.core.v1.VolumeArgs(name=name, config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
+                    name=source.metadata.name, items=items)))
+            mounts += [k8s.core.v1.VolumeMountArgs(name=name, mount_path=f.target, sub_path=key, read_only=True)
+                       for key, f in chosen]
+        return volumes, mounts
 
     def volume(self, name: str, parent: Optional[pulumi.Resource]) -> k8s.core.v1.PersistentVolumeClaim:
         """A data volume: a claim of its own, kept when Pulumi deletes it (destroy, or
         persistData turned off); data is only ever removed by the user."""
         return k8s.core.v1.PersistentVolumeClaim(
             f"volume-{name}",
-            metadata=self._meta(name, {**self.labels, LABEL: "data"}),
+            # Pulumi's own wait for a claim cannot tell a kept claim that is bound from one
+            # that never will be, and needs to read storage classes; the Deployment that
+            # mounts it waits until it is bound
+            metadata=self._meta(name, {**self.labels, LABEL: "data"}, annotations={"pulumi.com/skipAwait": "true"}),
             spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
                 access_modes=["ReadWriteOnce"],
                 resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": VOLUME_SIZE}),
@@ -181,10 +215,10 @@ class KubernetesEngine:
             return {}
         run = k8s.core.v1.ExecActionArgs(command=probe_command(check.test))
         return {
-            # until it first passes: every second, for as long as Docker's gate waits
+            # until it first passes: every second, for as long as `pulumi up` waits
             "startup_probe": k8s.core.v1.ProbeArgs(
                 exec_=run, period_seconds=STARTUP_PERIOD, timeout_seconds=max(1, check.timeout),
-                failure_threshold=check.wait_timeout // STARTUP_PERIOD),
+                failure_threshold=max(check.wait_timeout, START_SECONDS) // STARTUP_PERIOD),
             # then at the check's own pace
             "readiness_probe": k8s.core.v1.ProbeArgs(
                 exec_=run, period_seconds=max(1, check.interval), timeout_seconds=max(1, check.timeout),
@@ -245,7 +279,7 @@ class KubernetesEngine:
 
         deployment = k8s.apps.v1.Deployment(
             service.name,
-            metadata=self._meta(service.name, labels),
+            metadata=self._meta(service.name, labels, annotations=WAIT),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=1,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
@@ -289,7 +323,7 @@ class KubernetesEngine:
         Job is replaced, so run again, by the next `pulumi up`."""
         job = k8s.batch.v1.Job(
             service.name,
-            metadata=self._meta(service.name, labels, annotations={"pulumi.com/replaceUnready": "true"}),
+            metadata=self._meta(service.name, labels, annotations={**WAIT, "pulumi.com/replaceUnready": "true"}),
             spec=k8s.batch.v1.JobSpecArgs(backoff_limit=0, template=pod),
             opts=self._opts(parent, depends_on=depends_on, delete_before_replace=True),
         )

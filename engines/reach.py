@@ -38,7 +38,7 @@ class EngineChanged(pulumi.RunError):
 class Identity:
     kind: str  # docker or kubernetes
     id: str  # the engine's own: a Docker engine's ID, a cluster's kube-system uid
-    address: str  # as the user names it: dockerHost, or the kubeconfig context
+    address: str  # as the user names it: dockerHost; the kubeconfig context (the current one, named)
 
     def output(self) -> dict[str, str]:
         return {"kind": self.kind, "id": self.id, "address": self.address}
@@ -73,16 +73,21 @@ def reach(settings: Settings) -> Identity:
     """Who the engine the settings name is; EngineUnreachable when it does not answer."""
     env = dict(os.environ)
     if settings.engine == "kubernetes":
+        hint = ("name a context that reaches one (`pulumi config set kubeContext NAME`; "
+                "`kubectl config get-contexts` lists them)")
         context = settings.kube_context
-        command = ["kubectl", *(["--context", context] if context else []), "get", "namespace", "kube-system",
+        where = f"kubeContext {context}"
+        if not context:
+            context, why = _ask(["kubectl", "config", "current-context"], env)
+            if context is None:
+                raise EngineUnreachable(f"kubeContext is empty and no kubeconfig context is current ({why}); {hint}")
+            where = f"the current kubeconfig context {context}"
+        command = ["kubectl", "--context", context, "get", "namespace", "kube-system",
                    "--output", "jsonpath={.metadata.uid}", f"--request-timeout={TIMEOUT}s"]
         answer, why = _ask(command, env)
-        where = f"kubeContext {context}" if context else "the current kubeconfig context"
         if answer is None:
-            raise EngineUnreachable(
-                f"{where}: no Kubernetes cluster answers ({why}); start the cluster or name a context that "
-                f"reaches one (`pulumi config set kubeContext NAME`; `kubectl config get-contexts` lists them)")
-        return Identity("kubernetes", answer, context or "(current context)")
+            raise EngineUnreachable(f"{where}: no Kubernetes cluster answers ({why}); start the cluster or {hint}")
+        return Identity("kubernetes", answer, context)
     host = settings.docker_host
     if host:
         env["DOCKER_HOST"] = host

@@ -2,7 +2,7 @@
 """Builds a Docker image under a tag named by its content, unless the engine has it.
 
     build_image.py build --context DIR --tag REPO:TAG [--build-arg K=V]... [--add SRC=DEST]...
-                         [--downloads FILE|-] [--push]
+                         [--downloads FILE|-] [--platform OS/ARCH] [--push]
     build_image.py remove REPO:TAG
 
 The engine is the one DOCKER_HOST names (local or remote), else the default one.
@@ -94,7 +94,7 @@ def check_downloads(downloads: list[dict]) -> None:
 
 
 def build(context: Path, tag: str, build_args: dict[str, str], adds: list[tuple[str, str]],
-          downloads: list[dict] = ()) -> str:
+          downloads: list[dict] = (), platform: str = "") -> str:
     existing = image_id(tag)
     if existing:
         log(f"{tag} is on the engine already")
@@ -106,6 +106,8 @@ def build(context: Path, tag: str, build_args: dict[str, str], adds: list[tuple[
         staged = stage(context, adds, Path(tmp))
         log(f"building {tag}")
         command = ["build", "--force-rm", "--tag", tag, "--label", f"dev.factorhouse.local.image={tag}"]
+        if platform:
+            command += ["--platform", platform]
         for key, value in sorted(build_args.items()):
             command += ["--build-arg", f"{key}={value}"]
         # docker's progress goes to our stderr; stdout stays for the image id
@@ -149,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--build-arg", action="append", default=[])
     b.add_argument("--add", action="append", default=[])
     b.add_argument("--downloads", help="downloaded folders to check first: a JSON file, or - for standard input")
+    b.add_argument("--platform", default="", help="the platform to build for (docker build --platform)")
     b.add_argument("--push", action="store_true")
     r = sub.add_parser("remove")
     r.add_argument("tag")
@@ -161,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             text = sys.stdin.read() if args.downloads == "-" else Path(args.downloads).read_text()
             downloads = json.loads(text)["downloads"]
         image = build(args.context.resolve(), args.tag, dict(pairs(args.build_arg, "--build-arg")),
-                      pairs(args.add, "--add"), downloads)
+                      pairs(args.add, "--add"), downloads, args.platform)
         if args.push:
             push(args.tag)
         print(image)

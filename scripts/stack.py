@@ -111,7 +111,9 @@ def stack_exists(pulumi: str, stack: str, env: Mapping[str, str], cwd: Path) -> 
 
 def forward(pulumi: str, stack: str, env: Mapping[str, str], cwd: Path,
             stop: Callable[[], bool] = lambda: False, pace: float = 1.0) -> int:
-    """Run the stack's port forwards until Ctrl-C (or `stop()`), starting again any that ended."""
+    """Run the stack's port forwards until Ctrl-C (or `stop()`), starting again any that
+    ended, after a pause that doubles (up to 30 s) while it keeps ending at once, saying
+    why (kubectl's last line)."""
     output = subprocess.run([pulumi, "stack", "output", "portForwards", "--json", "--stack", stack],
                             env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
     try:
@@ -122,26 +124,45 @@ def forward(pulumi: str, stack: str, env: Mapping[str, str], cwd: Path,
         print(f"Stack {stack} has no port forwards to run: they are made by `make up` with engine kubernetes "
               f"(`pulumi config get engine --stack {stack}`).", file=sys.stderr)
         return 1
-    running: dict[str, subprocess.Popen] = {}
-    try:
-        while not stop():
-            for command in commands:
-                process = running.get(command)
-                if process is None or process.poll() is not None:
-                    if process is not None:
-                        print(f"ended (exit {process.returncode}), starting again: {command}", flush=True)
-                    else:
+    running: dict[str, tuple[subprocess.Popen, float, Path]] = {}
+    wait_until = {command: 0.0 for command in commands}
+    pauses = {command: 0.0 for command in commands}
+    announced: set[str] = set()
+    with tempfile.TemporaryDirectory(prefix="forward-") as tmp:
+        try:
+            while not stop():
+                now = time.monotonic()
+                for n, command in enumerate(commands):
+                    if command in running:
+                        process, started, log = running[command]
+                        if process.poll() is None:
+                            continue
+                        del running[command]
+                        lines = log.read_text(errors="replace").strip().splitlines()
+                        quick = now - started < 5
+                        pauses[command] = min(30.0, max(pace, pauses[command] * 2)) if quick else 0.0
+                        wait_until[command] = now + pauses[command]
+                        print(f"ended (exit {process.returncode}: {lines[-1] if lines else 'no message'}); "
+                              f"starting again in {pauses[command]:.0f}s: {command}", flush=True)
+                        continue
+                    if now < wait_until[command]:
+                        continue
+                    if command not in announced:
                         print(f"forwarding: {command}", flush=True)
-                    running[command] = subprocess.Popen(shlex.split(command), env=dict(env),
-                                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-            time.sleep(pace)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for process in running.values():
-            process.terminate()
-        for process in running.values():
-            process.wait()
+                        announced.add(command)
+                    log = Path(tmp) / f"{n}.log"
+                    with open(log, "w") as handle:
+                        running[command] = (subprocess.Popen(shlex.split(command), env=dict(env),
+                                                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                                             stderr=handle), now, log)
+                time.sleep(pace)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for process, _, _ in running.values():
+                process.terminate()
+            for process, _, _ in running.values():
+                process.wait()
     return 0
 
 

@@ -26,7 +26,9 @@ def factorhouse_app(platform: Platform, product: str, host_port: int, env: Mappi
         ports=((host_port, 3000),),
         env_files=(RESOURCES / product / "config" / f"{s.edition}.env", licence),
         env=env,
-        files=(File(f"/etc/{product}/jaas", f"{product}/jaas"), File(f"/etc/{product}/rbac", f"{product}/rbac"))
+        # the login realm holds users and passwords
+        files=(File(f"/etc/{product}/jaas", f"{product}/jaas", secret=True),
+               File(f"/etc/{product}/rbac", f"{product}/rbac"))
         if trial else (),
         depends_on=depends_on,
         restart="always",

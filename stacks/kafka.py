@@ -149,7 +149,7 @@ class KafkaStack(pulumi.ComponentResource):
                 "SCHEMA_REGISTRY_AUTHENTICATION_ROLES": "schema-admin",
                 "SCHEMA_REGISTRY_OPTS": "-Djava.security.auth.login.config=/etc/schema/schema_jaas.conf",
             },
-            files=(File("/etc/schema", "kpow/schema"),),
+            files=(File("/etc/schema", "kpow/schema", secret=True),),  # its realm: users and passwords
             depends_on=after_brokers,
         ), self)
 

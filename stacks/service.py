@@ -57,32 +57,42 @@ def curl_check(url: str, interval: int, timeout: int, retries: int, start_period
 
 
 @dataclass(frozen=True)
+class FileEntry:
+    target: str  # path in the container
+    text: str
+    executable: bool
+    secret: bool  # holds credentials (a login realm): kept as a secret by every engine
+
+
+@dataclass(frozen=True)
 class File:
     """A file the container reads at `target`: a file or a folder (every file in it, at
-    the same relative paths) of resources/, or text the program makes."""
+    the same relative paths) of resources/, or text the program makes. `secret`: it
+    holds credentials (users and passwords of a login realm)."""
 
     target: str
     source: Optional[str] = None  # relative to resources/
     content: Optional[str] = None
+    secret: bool = False
 
     def __post_init__(self):
         if (self.source is None) == (self.content is None):
             raise ValueError(f"{self.target}: give a source or a content, not both")
 
-    def expand(self) -> list[tuple[str, str, bool]]:
-        """(path in the container, text, executable) of every file, in a fixed order."""
+    def expand(self) -> list[FileEntry]:
+        """Every file, in a fixed order; MissingResource when its source is gone."""
         if self.content is not None:
-            return [(self.target, self.content, False)]
+            return [FileEntry(self.target, self.content, False, self.secret)]
         root = RESOURCES / self.source
         if not root.exists():
             where = root.relative_to(RESOURCES.parent)
             raise MissingResource(f"{where} is missing (the file that {self.target} is made from); "
                                   f"restore it with `git checkout -- {where}`, then run `make up` again")
         if root.is_file():
-            return [(self.target, root.read_text(), bool(root.stat().st_mode & 0o111))]
+            return [FileEntry(self.target, root.read_text(), bool(root.stat().st_mode & 0o111), self.secret)]
         return [
-            (f"{self.target.rstrip('/')}/{path.relative_to(root).as_posix()}", path.read_text(),
-             bool(path.stat().st_mode & 0o111))
+            FileEntry(f"{self.target.rstrip('/')}/{path.relative_to(root).as_posix()}", path.read_text(),
+                      bool(path.stat().st_mode & 0o111), self.secret)
             for path in sorted(p for p in root.rglob("*") if p.is_file())
         ]
 
@@ -133,11 +143,10 @@ class Service:
         values.update(self.env)
         return values
 
-    def file_list(self) -> list[tuple[str, str, bool]]:
-        """(path in the container, text, executable) of every file, in path order;
-        ValueError when two go to the same path."""
-        files = sorted(f for file in self.files for f in file.expand())
-        targets = [target for target, _, _ in files]
+    def file_list(self) -> list[FileEntry]:
+        """Every file, in path order; ValueError when two go to the same path."""
+        files = sorted((f for file in self.files for f in file.expand()), key=lambda f: f.target)
+        targets = [f.target for f in files]
         if len(set(targets)) != len(targets):
             raise ValueError(f"{self.name}: two files go to the same path in {targets}")
         return files

@@ -42,13 +42,14 @@ _DOCKER_HOST = re.compile(r"^(unix:///\S+|(tcp|ssh)://[^\s/]+/?|npipe://\S+)$")
 _IMAGE = re.compile(r"^[a-z0-9][A-Za-z0-9._/:@-]*$")
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")  # a Kubernetes name (RFC 1123 label)
 _SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+_PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$")  # os/arch[/variant]
 _REGISTRY = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
 
 # Settings that mean something on one engine only: given on the other, they are refused
 # (never ignored without a word).
 ENGINE_KEYS = {
     "docker": ("bindAddress", "dockerHost"),
-    "kubernetes": ("kubeContext", "namespace", "storageClass", "imageRegistry"),
+    "kubernetes": ("kubeContext", "namespace", "createNamespace", "storageClass", "imageRegistry", "imagePlatform"),
 }
 
 
@@ -79,8 +80,10 @@ class Settings:
     docker_host: str
     kube_context: str
     namespace: str  # the namespace's name, the default one included
+    create_namespace: bool
     storage_class: str
     image_registry: str
+    image_platform: str
     follow_latest: bool
     download_cache: Path
     download_mirror: str
@@ -182,6 +185,13 @@ def _cache_dir(value: str) -> Path:
     return Path(base) / PROJECT
 
 
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
 def default_namespace(stack: str) -> str:
     """factorhouse-<stack>, made a Kubernetes name: lowercase letters, digits and '-'."""
     name = re.sub(r"[^a-z0-9-]+", "-", f"factorhouse-{stack}".lower())[:63]
@@ -264,12 +274,15 @@ def load() -> Settings:
         # MinIO refuses to start with a shorter root password
         errors.append("minioPassword: fewer than 8 characters is not allowed (MinIO refuses it)")
 
-    if exposed and "analytics" in chosen:
-        # published beyond this machine, a default password is everybody's password
+    if (exposed or engine == "kubernetes") and "analytics" in chosen:
+        # reachable beyond this machine, a default password is everybody's password
+        why = ("with engine kubernetes (a cluster is shared, and not every network plugin enforces the "
+               "namespace's network policy)"
+               if engine == "kubernetes" else
+               f"when bindAddress {values['bindAddress']} publishes ports to other machines")
         for key in ("minioPassword", "postgresPassword"):
             if values[key] == _default(declared[key]):
-                errors.append(f"{key}: the default password is not allowed when bindAddress "
-                              f"{values['bindAddress']} publishes ports to other machines; "
+                errors.append(f"{key}: the default password is not allowed {why}; "
                               f"set your own with `pulumi config set --secret {key} ...`")
 
     host = values["dockerHost"]
@@ -288,6 +301,12 @@ def load() -> Settings:
     if registry and not _REGISTRY.match(registry):
         errors.append(f"imageRegistry: {registry!r} is not allowed; give HOST[:PORT][/PATH], "
                       "e.g. localhost:5001 or registry.corp/team")
+    if values["imagePlatform"] and not _PLATFORM.match(values["imagePlatform"]):
+        errors.append(f"imagePlatform: {values['imagePlatform']!r} is not allowed; give OS/ARCH as the nodes run, "
+                      "e.g. linux/amd64 or linux/arm64 (`kubectl get nodes -o wide`)")
+    if engine == "kubernetes" and address not in ("localhost",) and not _is_loopback(address):
+        errors.append(f"hostAddress: {address!r} has no use with engine kubernetes: clients reach the services "
+                      "through `make forward` on 127.0.0.1; remove it with `pulumi config rm hostAddress`")
     if values["kubeContext"] and re.search(r"\s", values["kubeContext"]):
         errors.append(f"kubeContext: {values['kubeContext']!r} is not allowed; give a context name "
                       "(`kubectl config get-contexts`), or leave it empty for the current one")
@@ -335,8 +354,10 @@ def load() -> Settings:
         docker_host=host,
         kube_context=values["kubeContext"],
         namespace=namespace,
+        create_namespace=values["createNamespace"],
         storage_class=values["storageClass"],
         image_registry=registry,
+        image_platform=values["imagePlatform"],
         follow_latest=values["followLatest"],
         download_cache=_cache_dir(values["downloadCache"]),
         download_mirror=mirror,

@@ -100,16 +100,19 @@ def download(settings: Settings, work_dir: Path, group: str, parent: pulumi.Reso
 def build_step(settings: Settings, name: str, context: Path, tag: pulumi.Input[str],
                build_args: dict[str, pulumi.Input[str]], add: Sequence[tuple[Download, str]],
                depends_on: Sequence[pulumi.Resource], parent: pulumi.Resource,
-               push: bool = False) -> command.local.Command:
+               push: bool = False, platform: str = "") -> command.local.Command:
     """The step that builds image `tag` on the engine from a context folder plus
     downloaded folders of this machine (`add`: (download, path inside the context)),
     each checked file by file first (and laid out again when a file is missing or
-    changed), and with `push` pushes it to the registry the tag names. The tag is named
+    changed), for `platform` when one is given, and with `push` pushes it to the
+    registry the tag names. The tag is named
     by everything the image is made from, so an unchanged image is never built, sent or
     pushed again; the step prints the image id, which Docker containers run. Destroy
     untags it."""
     def create(tag: str, args: dict) -> str:
         build = [PYTHON, "scripts/build_image.py", "build", "--context", str(context), "--tag", tag]
+        if platform:
+            build += ["--platform", platform]
         if push:
             build.append("--push")
         for download, dest in add:

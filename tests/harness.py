@@ -308,6 +308,7 @@ def check_factorhouse_app(run: Run, product: str, host_port: int, waits_for: str
 
 
 ENGINE_ID = "TEST:ENGINE:0001"  # what the stand-in engine answers to `docker info`
+CURRENT_CONTEXT = "kind-current"  # the stand-in kubeconfig's current context
 
 
 def stand_in_engine(settings):
@@ -315,7 +316,7 @@ def stand_in_engine(settings):
     no engine (tests/test_reach.py tries the real function on real engines)."""
     from engines.reach import Identity
     if settings.engine == "kubernetes":
-        return Identity("kubernetes", ENGINE_ID, settings.kube_context or "(current context)")
+        return Identity("kubernetes", ENGINE_ID, settings.kube_context or CURRENT_CONTEXT)
     return Identity("docker", ENGINE_ID, settings.docker_host or "(default)")
 
 

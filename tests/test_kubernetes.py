@@ -14,7 +14,9 @@ import pytest
 from harness import COMMAND, auto_name, is_secret, run_program
 from stacks.service import MIN_WAIT_SECONDS
 
-K8S = {"engine": "kubernetes"}
+# on a cluster the default MinIO and Postgres passwords are refused
+PASSWORDS = {"minioPassword": "minio-on-k8s", "postgresPassword": "pg-on-k8s"}
+K8S = {"engine": "kubernetes", **PASSWORDS}
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 JOB = "kubernetes:batch/v1:Job"
 SERVICE = "kubernetes:core/v1:Service"
@@ -56,11 +58,16 @@ class Pods:
         return out
 
     def files(self, name: str) -> dict[str, str]:
+        """Files by path: from the pod's ConfigMap, and its Secret of files."""
         pod, container = self.pod(name), self.container(name)
-        configs = {v["name"]: self.by_name[(CONFIG_MAP, v["configMap"]["name"])]["data"]
-                   for v in pod.get("volumes", []) if "configMap" in v}
-        return {m["mountPath"]: configs[m["name"]][m["subPath"]]
-                for m in container.get("volumeMounts", []) if m["name"] in configs}
+        sources = {}
+        for volume in pod.get("volumes", []):
+            if "configMap" in volume:
+                sources[volume["name"]] = self.by_name[(CONFIG_MAP, volume["configMap"]["name"])]["data"]
+            elif "secret" in volume:
+                sources[volume["name"]] = self.by_name[(SECRET, volume["secret"]["secretName"])]["stringData"]
+        return {m["mountPath"]: sources[m["name"]][m["subPath"]]
+                for m in container.get("volumeMounts", []) if m["name"] in sources}
 
     def data(self, name: str) -> dict[str, str]:
         """Data paths -> claim name."""
@@ -113,14 +120,17 @@ def kubernetes_view(run) -> dict[str, dict]:
 
 
 def same_dependencies(docker_run, k8s_run) -> dict[str, tuple[set, set]]:
-    """Per service, what it waits for on each engine (service names)."""
+    """Per service, the services it waits for on each engine: on Docker their containers
+    or health gates; on Kubernetes their workloads (a Deployment, which Pulumi waits
+    for until ready, or a Job, until complete; not merely their Services)."""
     services = set(docker_run.containers)
+    workloads = Pods(k8s_run).workloads
     out = {}
     for name, container in docker_run.containers.items():
         on_docker = {d.removesuffix("-healthy") for d in docker_run.depends_on(container)}
-        workload = Pods(k8s_run).workloads[name]
-        on_k8s = k8s_run.depends_on(workload)
-        out[name] = (on_docker & services, on_k8s & services)
+        on_k8s = {k8s_run.by_urn(u).name for u in workloads[name].dependencies
+                  if k8s_run.by_urn(u).type in (DEPLOYMENT, JOB)}
+        out[name] = (on_docker & services, on_k8s)
     return out
 
 
@@ -130,7 +140,7 @@ CASES = [(chosen, profile, mode) for chosen in SELECTIONS for profile in ("full"
 
 
 def config(chosen, profile="full", mode="zookeeper", **more) -> dict[str, str]:
-    return {"stacks": json.dumps(list(chosen)), "profile": profile, "kafkaMode": mode, **more}
+    return {"stacks": json.dumps(list(chosen)), "profile": profile, "kafkaMode": mode, **PASSWORDS, **more}
 
 
 @pytest.fixture(scope="module")
@@ -219,10 +229,13 @@ def test_health_checks_are_probes_found_within_a_second():
         assert ready == {"exec": command, "periodSeconds": seconds(check["interval"]),
                          "timeoutSeconds": seconds(check["timeout"]), "failureThreshold": check["retries"]}, name
         # every second until it first passes, for as long as the Docker gate waits
+        # every second until it first passes, for as long as `pulumi up` waits (image pulls
+        # included: at least 20 minutes), and never less than the Docker gate waits
         gate = shlex.split(docker_run.gate(name)["create"])
         assert startup == {"exec": command, "periodSeconds": 1, "timeoutSeconds": seconds(check["timeout"]),
-                           "failureThreshold": int(gate[gate.index("--timeout") + 1])}, name
+                           "failureThreshold": max(1200, int(gate[gate.index("--timeout") + 1]))}, name
         assert startup["failureThreshold"] >= MIN_WAIT_SECONDS
+        assert pods.workloads[name]["metadata"]["annotations"] == {"pulumi.com/timeoutSeconds": "1200"}
     assert checked == 6  # connect, jobmanager, minio and Pinot's three
 
 
@@ -232,8 +245,11 @@ def test_the_bucket_set_up_is_a_job_that_is_waited_for_and_run_again_when_it_fai
     job = pods.workloads["mc"]
     assert job.type == JOB and job["spec"]["backoffLimit"] == 0
     assert pods.pod("mc")["restartPolicy"] == "Never"
-    assert job["metadata"]["annotations"] == {"pulumi.com/replaceUnready": "true"}
-    assert "pulumi.com/skipAwait" not in json.dumps(run.registrations[0].inputs)
+    assert job["metadata"]["annotations"] == {"pulumi.com/replaceUnready": "true", "pulumi.com/timeoutSeconds": "1200"}
+    # Pulumi waits for every workload and Job (only a claim is not waited for itself)
+    for r in run.registrations:
+        if r.type.startswith("kubernetes:") and r.type != CLAIM:
+            assert "pulumi.com/skipAwait" not in json.dumps(r.inputs), r.name
     for name in ("rest", "spark-iceberg"):
         assert "mc" in run.depends_on(pods.workloads[name])
     assert "minio" in run.depends_on(job)
@@ -265,10 +281,26 @@ def test_every_credential_is_in_a_secret_and_nowhere_else(tmp_path):
             assert not leaked, (r.type, r.name, leaked)
     assert in_secrets == set(values)
     pods = Pods(run)
+    # every setting that is a credential, named here (not found by the code's own rule)
+    credentials = {"kpow": {"LICENSE_ID", "LICENSE_CODE", "LICENSEE", "LICENSE_EXPIRY", "LICENSE_SIGNATURE",
+                            "SCHEMA_REGISTRY_PASSWORD"},
+                   "flex": {"LICENSE_ID", "LICENSE_CODE", "LICENSEE", "LICENSE_EXPIRY", "LICENSE_SIGNATURE"},
+                   "minio": {"MINIO_ROOT_PASSWORD"}, "mc": {"MINIO_ROOT_PASSWORD"},
+                   "postgres": {"POSTGRES_PASSWORD"}, "rest": {"AWS_SECRET_ACCESS_KEY"},
+                   "spark-iceberg": {"AWS_SECRET_ACCESS_KEY"},
+                   **{name: {"AWS_SECRET_ACCESS_KEY"} for name in ("jobmanager", "taskmanager-1", "taskmanager-2",
+                                                                    "taskmanager-3", "sql-gateway")}}
     for name in pods.workloads:
-        for entry in pods.container(name).get("env", []):
-            if any(word in entry["name"] for word in ("PASSWORD", "SECRET", "LICENSE", "CREDENTIAL")):
-                assert "valueFrom" in entry, (name, entry["name"])
+        from_secrets = {e["name"] for e in pods.container(name).get("env", []) if "valueFrom" in e}
+        assert from_secrets == credentials.get(name, set()), name
+    # the login realms (users and passwords) are files from a Secret, never a ConfigMap
+    for name, realm in (("kpow", "/etc/kpow/jaas/hash-realm.properties"), ("flex", "/etc/flex/jaas/hash-realm.properties"),
+                        ("schema", "/etc/schema/schema_realm.properties")):
+        [mount] = [m for m in pods.container(name)["volumeMounts"] if m["mountPath"] == realm]
+        [volume] = [v for v in pods.pod(name)["volumes"] if v["name"] == mount["name"]]
+        assert "secret" in volume and "configMap" not in volume, name
+    for config in run.of_type(CONFIG_MAP):
+        assert not any("realm" in key for key in config["data"]), config.name
     assert pods.env("kpow")["LICENSE_CODE"] == "lic-code-4711"
     assert pods.env("minio")["MINIO_ROOT_PASSWORD"] == "minio-S3cret-4711"
 
@@ -296,7 +328,7 @@ def test_clients_on_the_users_machine_use_what_kafka_advertises():
     for offset in ("0", "100"):
         run = run_program({**K8S, "portOffset": offset, "stacks": json.dumps(["kpow"])})
         pods = Pods(run)
-        forwards = {shlex.split(f)[4].split("/")[1]: shlex.split(f)[5:] for f in run.outputs["portForwards"]}
+        forwards = {shlex.split(f)[6].split("/")[1]: shlex.split(f)[7:] for f in run.outputs["portForwards"]}
         bootstrap = run.outputs["kafkaBootstrapServers"].split(",")
         for n in (1, 2, 3):
             local, remote = forwards[f"kafka-{n}"][0].split(":")
@@ -307,7 +339,8 @@ def test_clients_on_the_users_machine_use_what_kafka_advertises():
             assert remote == local and int(local) == 9091 + n + int(offset)
         assert forwards["kpow"] == [f"{3000 + int(offset)}:3000"]
         assert run.outputs["kpowUrl"] == f"http://127.0.0.1:{3000 + int(offset)}"
-        assert all(f.startswith("kubectl --namespace factorhouse-dev port-forward service/")
+        # on the cluster `up` ran on, whatever the current context is later
+        assert all(f.startswith("kubectl --context kind-current --namespace factorhouse-dev port-forward service/")
                    for f in run.outputs["portForwards"])
     context = run_program({**K8S, "kubeContext": "kind-team", "stacks": json.dumps(["pinot"])})
     assert context.outputs["portForwards"][0].startswith("kubectl --context kind-team --namespace factorhouse-dev ")
@@ -405,7 +438,8 @@ def all_manifests(runs, tmp_path_factory):
 
 def test_manifests_cover_every_kind(all_manifests):
     kinds = {m["kind"] for m in all_manifests}
-    assert kinds == {"Namespace", "Deployment", "Job", "Service", "ConfigMap", "Secret", "PersistentVolumeClaim"}
+    assert kinds == {"Namespace", "Deployment", "Job", "Service", "ConfigMap", "Secret", "PersistentVolumeClaim",
+                     "NetworkPolicy"}
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -418,3 +452,54 @@ def test_every_manifest_validates_against_the_kubernetes_schemas(all_manifests, 
             pytest.fail(f"{manifest['kind']} {manifest['metadata'].get('name')}: {where}: {error.message} ({version})")
 
 
+
+
+def test_kept_claims_are_not_waited_for_themselves_the_deployment_waits_until_they_are_bound():
+    run = run_program({**K8S, **config(["analytics"])})
+    for claim in run.of_type(CLAIM):
+        assert claim["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}, claim.name
+        # the workload that mounts it depends on it, and Pulumi waits for its claims bound
+        users = [w for w in Pods(run).workloads.values() if claim.urn in w.dependencies]
+        assert users and all(w.type == DEPLOYMENT for w in users)
+
+
+def test_only_the_namespaces_own_pods_reach_its_services():
+    run = run_program({**K8S, **config(["kpow"])})
+    [policy] = run.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    assert policy["metadata"]["namespace"] == "factorhouse-dev"
+    assert policy["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": {}}]}]}
+
+
+def test_an_existing_namespace_is_used_as_it_is():
+    run = run_program({**K8S, **config(["pinot"]), "namespace": "team-alice", "createNamespace": "false"})
+    assert run.of_type(NAMESPACE) == []
+    for r in run.registrations:
+        if r.type.startswith("kubernetes:"):
+            assert r["metadata"]["namespace"] == "team-alice", r.name
+
+
+def test_images_are_built_for_the_nodes_platform():
+    runs = {p: run_program({**K8S, **config(["flex"]), **({"imagePlatform": p} if p else {})}) for p in ("", "linux/amd64")}
+    for platform, run in runs.items():
+        for step in (r for r in run.of_type(COMMAND) if r.name.startswith("build-")):
+            args = shlex.split(step["create"])
+            assert (args[args.index("--platform") + 1] if "--platform" in args else "") == platform
+    tags = [{run.option(r, "--tag") for r in run.of_type(COMMAND) if r.name.startswith("build-")} for run in runs.values()]
+    assert not tags[0] & tags[1]  # another platform, another image
+
+
+@pytest.mark.parametrize("extra, key, words", [
+    ({"minioPassword": "password"}, "minioPassword", ["default password is not allowed with engine kubernetes"]),
+    ({"postgresPassword": "db_password"}, "postgresPassword", ["default password is not allowed with engine kubernetes"]),
+    ({"hostAddress": "192.0.2.10"}, "hostAddress", ["has no use with engine kubernetes", "make forward"]),
+    ({"imagePlatform": "amd64"}, "imagePlatform", ["'amd64'", "linux/amd64"]),
+    ({"createNamespace": "maybe"}, "createNamespace", ["true or false"]),
+])
+def test_settings_refused_on_a_cluster(extra, key, words):
+    from stacks.settings import SettingsError
+    with pytest.raises(SettingsError) as caught:
+        run_program({**K8S, **extra})
+    message = str(caught.value)
+    assert f"invalid config {key}: " in message
+    for word in words:
+        assert word in message

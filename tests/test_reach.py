@@ -61,12 +61,24 @@ def test_a_cluster_that_does_not_answer_stops_at_once(tmp_path, monkeypatch):
         "`kubectl config get-contexts` lists them)")
 
 
-def test_a_cluster_is_known_by_its_kube_system_namespace(tmp_path, monkeypatch):
-    bin_dir = stand_in(tmp_path, "kubectl", '#!/bin/sh\necho "$*" > "$(dirname "$0")/args"\nprintf 6f1c-uid\n')
+def test_a_cluster_is_known_by_its_kube_system_namespace_and_the_current_context_by_name(tmp_path, monkeypatch):
+    bin_dir = stand_in(tmp_path, "kubectl", '#!/bin/sh\necho "$*" >> "$(dirname "$0")/args"\n'
+                                            'case "$1" in config) echo kind-kind ;; *) printf 6f1c-uid ;; esac\n')
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     found = reach.reach(settings(kind="kubernetes"))
-    assert (found.kind, found.id, found.address) == ("kubernetes", "6f1c-uid", "(current context)")
-    assert (bin_dir / "args").read_text().split()[:4] == ["get", "namespace", "kube-system", "--output"]
+    assert (found.kind, found.id, found.address) == ("kubernetes", "6f1c-uid", "kind-kind")
+    calls = (bin_dir / "args").read_text().splitlines()
+    assert calls[0] == "config current-context"
+    assert calls[1].split()[:6] == ["--context", "kind-kind", "get", "namespace", "kube-system", "--output"]
+
+
+def test_no_current_context_says_so(tmp_path, monkeypatch):
+    bin_dir = stand_in(tmp_path, "kubectl", "#!/bin/sh\necho 'error: current-context is not set' >&2\nexit 1\n")
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    with pytest.raises(reach.EngineUnreachable) as caught:
+        reach.reach(settings(kind="kubernetes"))
+    assert str(caught.value).startswith(
+        "kubeContext is empty and no kubeconfig context is current (error: current-context is not set); name a context")
 
 
 def test_a_dead_ssh_engine_names_ssh_s_own_error():
@@ -95,7 +107,8 @@ def test_the_engine_is_an_output_and_the_same_engine_runs_again():
     assert again.containers  # another name for the same engine is the same engine
 
 
-@pytest.mark.parametrize("config", [{"dockerHost": "ssh://alice@otherbox"}, {"engine": "kubernetes"}])
+@pytest.mark.parametrize("config", [{"dockerHost": "ssh://alice@otherbox"},
+                                    {"engine": "kubernetes", "minioPassword": "not-default", "postgresPassword": "x"}])
 def test_another_engine_is_refused_before_anything_is_planned(config):
     before = {"kind": "docker", "id": "OLD:ENGINE:0001", "address": "ssh://alice@bigbox"}
     other = {"kind": config.get("engine", "docker"), "id": "NEW:ENGINE:0002", "address": "x"}
