@@ -12,10 +12,13 @@
 3. With a local backend, secrets are encrypted with a passphrase: without a terminal to
    ask for it, PULUMI_CONFIG_PASSPHRASE (or _FILE) must be set, and it stops at once,
    in one line, when it is not.
-4. Selects the stack, creating it on first use (up and preview), then runs
+4. Puts right what an interrupted or failed run left behind (scripts/recover.py: a lock
+   of a pulumi that ended, objects made but never written to the state, a failed
+   one-shot, pending operations), saying in one line each what it found and did.
+5. Selects the stack, creating it on first use (up and preview), then runs
    `pulumi up --refresh`, `pulumi preview --refresh --diff` (what up would do) or
    `pulumi destroy`. Without a terminal, --yes is passed to up and destroy.
-5. `forward` (engine kubernetes): runs every `kubectl port-forward` of the stack's
+6. `forward` (engine kubernetes): runs every `kubectl port-forward` of the stack's
    `portForwards` output at once, starting again any that ends (a pod that restarted),
    until Ctrl-C.
 Nothing it runs waits for an answer that is not shown: every pulumi command it runs has
@@ -39,6 +42,9 @@ from typing import Callable, Mapping, Sequence
 import yaml
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))  # run as a script or imported
+
+from scripts import recover  # noqa: E402
 INSTALLER_URL = "https://get.pulumi.com"
 PASSPHRASE_KEYS = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
 
@@ -209,6 +215,11 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     if args.action == "down" and not stack_exists(pulumi, args.stack, env, project):
         print(f"There is no stack {args.stack!r} in {url or 'your Pulumi backend'}: nothing to destroy.")
         return 0
+    try:
+        recover.recover(args.action, pulumi, args.stack, env, project, folder)
+    except recover.Stop as stop:
+        print(stop, file=sys.stderr)
+        return 2
     for step in pulumi_steps(args.action, args.stack, interactive):
         code = subprocess.run([pulumi, *step], env=env, cwd=project).returncode
         if code != 0:

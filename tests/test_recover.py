@@ -1,0 +1,230 @@
+"""scripts/recover.py, what `make up`, `make preview` and `make down` run first: a
+stack state with a pending create (in Pulumi's export format, served by a stand-in
+`pulumi`) and containers on a real Docker engine, locks of ended and running processes.
+The tests look only at containers and networks they made (names of their own)."""
+
+import json
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from engine import docker
+from harness import stand_in
+
+from scripts import recover, stack
+
+CONTAINER = "docker:index/container:Container"
+NETWORK = "docker:index/network:Network"
+
+FAKE_PULUMI = r"""#!/bin/sh
+echo "$*" >> "$CALLS"
+case "$1 $2" in
+  "stack export") cat "$STATE" ;;
+  "stack import") cp "$6" "$IMPORTED" ;;
+esac
+exit 0
+"""
+
+
+class World:
+    """A project with a stack of its own name, its state, and what it made on the engine."""
+
+    def __init__(self, tmp_path: Path, base_image: str):
+        self.base = base_image
+        self.stack = f"t{uuid.uuid4().hex[:8]}"
+        self.prefix = f"fhl-test-{self.stack}-"
+        self.project = tmp_path / "project"
+        self.project.mkdir()
+        self.state_folder = self.project / ".pulumi-state"
+        self.bin = stand_in(tmp_path, "pulumi", FAKE_PULUMI)
+        self.calls, self.state_file, self.imported = tmp_path / "calls", tmp_path / "state.json", tmp_path / "imported"
+        self.env = {"PATH": f"{self.bin}:/usr/bin:/bin", "CALLS": str(self.calls), "STATE": str(self.state_file),
+                    "IMPORTED": str(self.imported), "HOME": str(tmp_path)}
+        self.made: list[tuple[str, str]] = []
+        self.resources: list[dict] = []
+        self.pending: list[dict] = []
+
+    def urn(self, kind: str, name: str) -> str:
+        return f"urn:pulumi:{self.stack}::factorhouse-local::{kind}::{name}"
+
+    def container(self, name: str, ours: bool = True, exit_code: int | None = None) -> str:
+        """A container on the engine (ours: with this stack's label); exit_code: it ran once."""
+        full = self.prefix + name
+        labels = ["--label", f"dev.factorhouse.local={name}"]
+        if ours:
+            labels += ["--label", f"dev.factorhouse.local.stack=factorhouse-local/{self.stack}"]
+        command = ["/bin/busybox", "sh", "-c", f"exit {exit_code}"] if exit_code is not None else \
+            ["/bin/busybox", "sleep", "300"]
+        docker("run", "-d", "--name", full, "--network", "none", *labels, self.base, *command, check=True)
+        self.made.append(("container", full))
+        return full
+
+    def in_state(self, name: str, **more) -> None:
+        full = self.prefix + name
+        self.resources.append({"urn": self.urn(CONTAINER, name), "type": CONTAINER, "id": f"{name}-id",
+                               "inputs": {"name": full, **more.get("inputs", {})},
+                               "outputs": {"name": full, **more.get("outputs", {})}})
+
+    def pending_create(self, kind: str, name: str, full: str) -> None:
+        self.pending.append({"resource": {"urn": self.urn(kind, name), "type": kind, "inputs": {"name": full}},
+                             "type": "creating"})
+
+    def write_state(self) -> None:
+        self.state_file.write_text(json.dumps({"version": 3, "deployment": {
+            "manifest": {"time": "2026-11-30T00:00:00Z", "magic": "", "version": "v3.274.0"},
+            "resources": [{"urn": self.urn("pulumi:pulumi:Stack", f"factorhouse-local-{self.stack}"),
+                           "type": "pulumi:pulumi:Stack"}, *self.resources],
+            "pending_operations": self.pending}}))
+
+    def recover(self, action: str = "up") -> list[str]:
+        self.write_state()
+        said = []
+        recover.recover(action, str(self.bin / "pulumi"), self.stack, self.env, self.project, self.state_folder,
+                        say=said.append)
+        return said
+
+    def exists(self, kind: str, name: str) -> bool:
+        return docker(kind, "inspect", name).returncode == 0
+
+    def clean(self) -> None:
+        for kind, name in self.made:
+            docker(kind, "rm", "-f", name) if kind == "container" else docker("network", "rm", name)
+
+
+@pytest.fixture
+def world(tmp_path, base_image):
+    made = World(tmp_path, base_image)
+    yield made
+    made.clean()
+
+
+def test_a_pending_create_with_this_stacks_container_is_removed_and_the_state_cleared(world):
+    zookeeper = world.container("zookeeper")  # made by the interrupted run, never written down
+    kafka = world.container("kafka-1")
+    world.in_state("kafka-1")
+    world.pending_create(CONTAINER, "zookeeper", zookeeper)
+    said = world.recover()
+    assert said == [
+        f"recovered: removed container {zookeeper}: this stack's, but not in its state (left by an interrupted "
+        "run); this run makes it again",
+        "recovered: cleared 1 pending operation of an interrupted run",
+    ]
+    assert not world.exists("container", zookeeper) and world.exists("container", kafka)
+    imported = json.loads(world.imported.read_text())
+    assert imported["deployment"]["pending_operations"] == []
+    assert imported["deployment"]["resources"] == json.loads(world.state_file.read_text())["deployment"]["resources"]
+    assert f"stack import --stack {world.stack} --file" in world.calls.read_text()
+
+
+def test_a_container_of_that_name_that_is_not_ours_is_left_alone_and_named(world):
+    foreign = world.container("zookeeper", ours=False)
+    world.pending_create(CONTAINER, "zookeeper", foreign)
+    said = world.recover()
+    assert said[0] == (f"left alone: container {foreign} exists and is not this stack's; remove or rename it "
+                       f"(`docker rm -f {foreign}`), or give this stack another namePrefix")
+    assert world.exists("container", foreign)
+
+
+def test_another_stacks_container_is_never_touched(world):
+    full = world.prefix + "other-stack"
+    docker("run", "-d", "--name", full, "--network", "none", "--label",
+           "dev.factorhouse.local.stack=factorhouse-local/someone-else", world.base, "/bin/busybox", "sleep", "300",
+           check=True)
+    world.made.append(("container", full))
+    assert world.recover() == []
+    assert world.exists("container", full)
+    assert not world.imported.exists()  # no pending operation: the state is not rewritten
+
+
+def test_a_network_made_by_an_interrupted_run_is_removed_when_empty(world):
+    name = world.prefix + "factorhouse"
+    docker("network", "create", "--label", "dev.factorhouse.local=network", name, check=True)
+    world.made.append(("network", name))
+    world.pending_create(NETWORK, "network", name)
+    said = world.recover()
+    assert said[0] == f"recovered: removed network {name}: made by an interrupted run, not in the state"
+    assert not world.exists("network", name)
+
+
+def test_a_failed_one_shot_is_removed_before_an_up_only(world):
+    mc = world.container("mc", exit_code=3)
+    docker("wait", mc)
+    world.in_state("mc", inputs={"attach": True}, outputs={"exitCode": 3})
+    assert world.recover("preview") == []
+    assert world.exists("container", mc)
+    assert world.recover("up") == [f"recovered: removed {mc}, which exited with code 3; this run runs it again"]
+    assert not world.exists("container", mc)
+
+
+def lock(world, pid: int, host: str | None = None) -> Path:
+    folder = world.state_folder / ".pulumi" / "locks" / "organization" / "factorhouse-local" / world.stack
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4()}.json"
+    path.write_text(json.dumps({"pid": pid, "username": "alice", "hostname": host or socket.gethostname(),
+                                "timestamp": "2026-11-30T10:00:00Z"}))
+    return path
+
+
+def ended_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def test_a_lock_of_a_pulumi_that_ended_is_released(world):
+    path = lock(world, ended_pid())
+    said = world.recover()
+    assert said[0].startswith("recovered: released the lock of a pulumi that ended (pid ")
+    assert not path.exists()
+
+
+def test_a_lock_whose_pid_now_runs_another_program_is_released(world):
+    other = subprocess.Popen(["sleep", "30"])  # the pid was reused by something else
+    try:
+        path = lock(world, other.pid)
+        world.recover()
+        assert not path.exists()
+    finally:
+        other.kill()
+
+
+def test_a_lock_of_a_running_pulumi_or_of_another_machine_stops_the_run(world, tmp_path):
+    script = tmp_path / "pulumi"  # a running process named pulumi
+    script.write_text("#!/bin/sh\nsleep 30\n")
+    script.chmod(0o755)
+    running = subprocess.Popen([str(script)])
+    try:
+        time.sleep(0.2)
+        path = lock(world, running.pid)
+        with pytest.raises(recover.Stop) as caught:
+            world.recover()
+        assert str(caught.value).startswith(f"stack {world.stack} is in use by pulumi (pid {running.pid}, since ")
+        assert path.exists()
+    finally:
+        running.kill()
+        running.wait()
+    path.unlink()
+    other = lock(world, 4242, host="build-server-7")
+    with pytest.raises(recover.Stop) as caught:
+        world.recover()
+    assert str(caught.value) == (
+        f"stack {world.stack} is locked by alice@build-server-7 (pid 4242, since 2026-11-30T10:00:00Z), another "
+        f"machine; if no pulumi runs there any more, `pulumi cancel --stack {world.stack}` removes the lock")
+    assert other.exists()
+
+
+def test_make_up_says_what_it_recovered_and_goes_on(world, capsys):
+    zookeeper = world.container("zookeeper")
+    world.pending_create(CONTAINER, "zookeeper", zookeeper)
+    world.write_state()
+    (world.project / "Pulumi.yaml").write_text("name: factorhouse-local\nbackend:\n  url: file://.pulumi-state\n")
+    env = {**world.env, "PULUMI_CONFIG_PASSPHRASE": "test"}
+    assert stack.main(["up", "--stack", world.stack, "--project-dir", str(world.project)], env=env,
+                      interactive=False) == 0
+    out = capsys.readouterr().out
+    assert f"recovered: removed container {zookeeper}" in out
+    assert world.calls.read_text().splitlines()[-1] == f"up --stack {world.stack} --refresh --yes"
