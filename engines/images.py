@@ -82,14 +82,16 @@ class Images:
             self._images[key] = Image(key, tag, step.stdout, step)
         return self._images[key]
 
+    def _made(self, spec: str | ImageBuild, parent: pulumi.Resource) -> Image:
+        """A reference pulled, or an image built on the image its spec names."""
+        if isinstance(spec, ImageBuild):
+            return self._build(spec.repository, spec.context, self._made(spec.base, parent), dict(spec.build_args),
+                               spec.add, parent)
+        return self._pulled(spec)
+
     def of(self, service: Service, parent: pulumi.Resource) -> Image:
         """The image a service runs: pulled or built, with its downloaded folders baked in."""
-        spec = service.image
-        if isinstance(spec, ImageBuild):
-            image = self._build(spec.repository, spec.context, self._pulled(spec.base), dict(spec.build_args),
-                                spec.add, parent)
-        else:
-            image = self._pulled(spec)
+        image = self._made(service.image, parent)
         for download, target in service.downloads:
             image = self._build(f"factorhouse/{download.group}", BAKE_CONTEXT, image, {"TARGET": target},
                                 ((download, "files"),), parent)

@@ -1,5 +1,6 @@
-"""Flink stack (docs/services.md, Flink): the Flink image built here (with PyFlink, or
-plain), a jobmanager, taskmanagers, the SQL gateway and Flex."""
+"""Flink stack (docs/services.md, Flink): the Flink image built here (on PyFlink's
+Python layer, or on the plain base), a jobmanager, taskmanagers, the SQL gateway and
+Flex."""
 
 from __future__ import annotations
 
@@ -49,11 +50,15 @@ class FlinkStack(pulumi.ComponentResource):
 
         jars = download(s, platform.work_dir, "pyflink-jars", self)
         connectors = download(s, platform.work_dir, "flink-connectors", self)
-        # the PyFlink image, or the plain one (same jars, connectors and configuration)
+        # the Flink image: on the Python layer (PyFlink, as the seed), or on the plain base
+        base = s.images["flink"]
+        if s.pyflink:
+            base = ImageBuild(repository="factorhouse/pyflink", context=RESOURCES / "flex" / "pyflink", base=base,
+                              build_args={"FLINK_VERSION": FLINK_VERSION})
         image = ImageBuild(
             repository="factorhouse/flink",
-            context=RESOURCES / "flex" / ("pyflink" if s.pyflink else "flink"),
-            base=s.images["flink"],
+            context=RESOURCES / "flex" / "flink",
+            base=base,
             build_args={"FLINK_VERSION": FLINK_VERSION},
             add=((jars, "jars"),),
         )

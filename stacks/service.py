@@ -100,11 +100,12 @@ class File:
 @dataclass(frozen=True)
 class ImageBuild:
     """An image made here: a folder of resources/ with a Dockerfile, on a base image (the
-    build argument BASE_IMAGE), with downloaded folders put into the build context."""
+    build argument BASE_IMAGE: a reference, or another image made here), with downloaded
+    folders put into the build context."""
 
     repository: str  # before the name prefix, e.g. factorhouse/flink
     context: Path
-    base: str  # image reference
+    base: Union[str, "ImageBuild"]
     build_args: Mapping[str, str] = field(default_factory=dict)
     add: tuple[tuple[Download, str], ...] = ()  # (download, folder inside the context)
 

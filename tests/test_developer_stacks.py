@@ -79,7 +79,8 @@ def test_two_developers_share_no_name_and_no_port():
     b_names, b_ports, b_builds = names_and_ports(bob)
     assert a_names and b_names and not (a_names & b_names)
     assert not (a_ports & b_ports)
-    assert a_builds == {"alice-factorhouse/flink", "alice-factorhouse/flink-connectors", "alice-factorhouse/kafka-connectors"}
+    assert a_builds == {"alice-factorhouse/pyflink", "alice-factorhouse/flink", "alice-factorhouse/flink-connectors",
+                        "alice-factorhouse/kafka-connectors"}
     assert b_builds == {"bob-" + b.split("-", 1)[1] for b in a_builds}
     # their downloads and generated files live apart too
     dests = [{r["create"].split("--dest ")[1].split()[0] for r in run.of_type(COMMAND) if r.name.startswith("download-")}

@@ -26,9 +26,10 @@ def test_the_flink_services(run):
 @pytest.mark.parametrize("service", FLINK_SERVICES)
 def test_every_flink_container_runs_the_built_image(run, service):
     container = run.container(service)
-    # the PyFlink image built here, with the Flink connectors baked in at /tmp/connector
+    # the Flink image built here on PyFlink's Python layer, with the Flink connectors
+    # baked in at /tmp/connector
     assert container["image"] == BUILT
-    assert run.image_chain(service) == ["build-flink-connectors", "build-flink", "flink:1.20.1"]
+    assert run.image_chain(service) == ["build-flink-connectors", "build-flink", "build-pyflink", "flink:1.20.1"]
     assert container["name"] == service
     assert "build-flink-connectors" in run.depends_on(container)
     env = run.env(service)
@@ -45,7 +46,7 @@ def test_every_flink_container_runs_the_built_image(run, service):
     assert run.mounts(service) == {}
 
 
-def test_the_connectors_are_baked_on_the_pyflink_image(run):
+def test_the_connectors_are_baked_on_the_flink_image(run):
     bake = run.one(COMMAND, "build-flink-connectors")
     pyflink = run.one(COMMAND, "build-flink")
     download = run.one(COMMAND, "download-flink-connectors")
@@ -140,23 +141,30 @@ def test_without_analytics_flink_has_no_iceberg_catalog_or_minio(run):
     assert alone.files("taskmanager-1") != run.files("taskmanager-1")
 
 
-def test_the_build_step(run):
-    build = run.one(COMMAND, "build-flink")
+def test_the_build_steps(run):
+    python, build = run.one(COMMAND, "build-pyflink"), run.one(COMMAND, "build-flink")
     jars = run.one(COMMAND, "download-pyflink-jars")
-    assert run.option(build, "--context") == str(RESOURCES / "flex/pyflink")
+    # the Python layer on the base image, then the Flink image (jars, S3, Hadoop) on it
+    assert run.option(python, "--context") == str(RESOURCES / "flex/pyflink")
+    assert run.option(python, "--tag").startswith("factorhouse/pyflink:")
+    assert run.build_args(python) == {"BASE_IMAGE": "flink:1.20.1", "FLINK_VERSION": "1.20.1"}
+    assert "--add" not in python["create"]
+    assert run.option(build, "--context") == str(RESOURCES / "flex/flink")
     assert run.option(build, "--tag").startswith("factorhouse/flink:")
-    assert run.build_args(build) == {"BASE_IMAGE": "flink:1.20.1", "FLINK_VERSION": "1.20.1"}
+    assert run.build_args(build) == {"BASE_IMAGE": run.option(python, "--tag"), "FLINK_VERSION": "1.20.1"}
     jar_folder = jars["create"].split("--dest ")[1].split()[0]
     assert run.option(build, "--add") == f"{jar_folder}=jars"
-    assert build["delete"] == f"python3 scripts/build_image.py remove {run.option(build, '--tag')}"
-    assert build["dir"] == str(PROJECT_DIR)
-    assert build["triggers"] == [run.option(build, "--tag")]
-    # the base image is pulled first (once), then built on
-    assert {"download-pyflink-jars", "image-flink-1.20.1"} <= run.depends_on(build)
-    assert build.delete_before_replace
+    for step in (python, build):
+        assert step["delete"] == f"python3 scripts/build_image.py remove {run.option(step, '--tag')}"
+        assert step["dir"] == str(PROJECT_DIR)
+        assert step["triggers"] == [run.option(step, "--tag")]
+        assert step.delete_before_replace
+    # the base image is pulled first (once), then built on, layer by layer
+    assert "image-flink-1.20.1" in run.depends_on(python)
+    assert {"download-pyflink-jars", "build-pyflink"} <= run.depends_on(build)
 
 
-def tag_with(tmp_path, monkeypatch, edit=None):
+def tag_with(tmp_path, monkeypatch, edit=None, step="build-flink"):
     import stacks.flink as flink
     copy = tmp_path / "resources"
     if not copy.exists():
@@ -164,16 +172,20 @@ def tag_with(tmp_path, monkeypatch, edit=None):
     if edit:
         edit(copy)
     monkeypatch.setattr(flink, "RESOURCES", copy)
-    return run_program(FLINK).one(COMMAND, "build-flink")["triggers"]
+    return run_program(FLINK).one(COMMAND, step)["triggers"]
 
 
 def test_the_tag_follows_the_context_and_nothing_else(tmp_path, monkeypatch):
-    first = tag_with(tmp_path, monkeypatch)
+    first, python = tag_with(tmp_path, monkeypatch), tag_with(tmp_path, monkeypatch, step="build-pyflink")
     assert tag_with(tmp_path, monkeypatch) == first  # unchanged: no rebuild
-    changed = tag_with(tmp_path, monkeypatch, lambda r: (r / "flex/pyflink/Dockerfile").write_text("FROM x\n"))
+    changed = tag_with(tmp_path, monkeypatch, lambda r: (r / "flex/flink/Dockerfile").write_text("FROM x\n"))
     assert changed != first
-    other = tag_with(tmp_path, monkeypatch, lambda r: (r / "flex/pyflink/core-site.xml").write_text("<x/>"))
+    assert tag_with(tmp_path, monkeypatch, step="build-pyflink") == python  # the Python layer stays
+    other = tag_with(tmp_path, monkeypatch, lambda r: (r / "flex/flink/core-site.xml").write_text("<x/>"))
     assert other != changed
+    # a new Python layer rebuilds the Flink image on it
+    layered = tag_with(tmp_path, monkeypatch, lambda r: (r / "flex/pyflink/Dockerfile").write_text("FROM y\n"))
+    assert layered != other and tag_with(tmp_path, monkeypatch, step="build-pyflink") != python
 
 
 def test_the_tag_follows_the_base_image_and_the_jars(monkeypatch):
@@ -185,24 +197,27 @@ def test_the_tag_follows_the_base_image_and_the_jars(monkeypatch):
             != run_program(FLINK).one(COMMAND, "build-flink-connectors")["triggers"])
 
 
-def test_the_dockerfile_says_what_the_service_facts_say():
-    dockerfile = (RESOURCES / "flex/pyflink/Dockerfile").read_text()
-    assert "ARG BASE_IMAGE=flink:1.20.1" in dockerfile and "FROM ${BASE_IMAGE}" in dockerfile
-    packages = dockerfile.split("apt-get install -y --no-install-recommends", 1)[1].split("&&", 1)[0].split()
+def test_the_dockerfiles_say_what_the_service_facts_say():
+    python = (RESOURCES / "flex/pyflink/Dockerfile").read_text()
+    flink = (RESOURCES / "flex/flink/Dockerfile").read_text()
+    for dockerfile in (python, flink):
+        assert "ARG BASE_IMAGE=flink:1.20.1" in dockerfile and "FROM ${BASE_IMAGE}" in dockerfile
+        code = [l for l in dockerfile.splitlines() if not l.startswith("#")]
+        assert not any("http" in l or "wget" in l or "curl -" in l for l in code)  # no download in the build
+    packages = python.split("apt-get install -y --no-install-recommends", 1)[1].split("&&", 1)[0].split()
     # curl: the health check; build-essential and a JDK with headers: pip compiles
     # apache-flink and pemja where no wheel fits (arm64)
     assert {"python3", "python3-pip", "python3-dev", "curl", "build-essential", "openjdk-11-jdk-headless"} <= set(packages)
-    assert 'JAVA_HOME="$(dirname "$(dirname "$(readlink -f /usr/bin/javac)")")"' in dockerfile
+    assert 'JAVA_HOME="$(dirname "$(dirname "$(readlink -f /usr/bin/javac)")")"' in python
     # what the containers run is the base image's Java: JAVA_HOME and PATH are not changed
-    assert not any(line.startswith("ENV") and ("JAVA_HOME" in line or "PATH" in line) for line in dockerfile.splitlines())
-    assert "ln -sf /usr/bin/python3 /usr/bin/python" in dockerfile
-    assert 'pip3 install --no-cache-dir "apache-flink==${FLINK_VERSION}"' in dockerfile
-    assert '/opt/flink/opt/flink-s3-fs-${fs}-${FLINK_VERSION}.jar' in dockerfile and "for fs in hadoop presto" in dockerfile
-    assert "COPY core-site.xml /opt/hadoop/etc/hadoop/core-site.xml" in dockerfile
-    assert "COPY jars/ /opt/flink/lib/" in dockerfile
-    code = [l for l in dockerfile.splitlines() if not l.startswith("#")]
-    assert not any("http" in l or "wget" in l or "curl -" in l for l in code)  # no download in the build
-    assert "<value>file:///</value>" in (RESOURCES / "flex/pyflink/core-site.xml").read_text()
+    assert not any(line.startswith("ENV") and ("JAVA_HOME" in line or "PATH" in line) for line in python.splitlines())
+    assert "ln -sf /usr/bin/python3 /usr/bin/python" in python
+    assert 'pip3 install --no-cache-dir "apache-flink==${FLINK_VERSION}"' in python
+    assert '/opt/flink/opt/flink-s3-fs-${fs}-${FLINK_VERSION}.jar' in flink and "for fs in hadoop presto" in flink
+    assert "COPY core-site.xml /opt/hadoop/etc/hadoop/core-site.xml" in flink
+    assert "COPY jars/ /opt/flink/lib/" in flink
+    assert "command -v curl" in flink  # the health check's, whatever the base
+    assert "<value>file:///</value>" in (RESOURCES / "flex/flink/core-site.xml").read_text()
 
 
 def test_outputs(run):

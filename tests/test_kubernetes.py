@@ -354,7 +354,7 @@ def test_built_images_go_to_the_registry_the_cluster_pulls_from():
     for run, prefix, push in ((local, "factorhouse/", False), (pushed, "localhost:5001/team/factorhouse/", True)):
         pods = Pods(run)
         builds = [r for r in run.of_type(COMMAND) if r.name.startswith("build-")]
-        assert {r.name for r in builds} == {"build-flink", "build-flink-connectors"}
+        assert {r.name for r in builds} == {"build-pyflink", "build-flink", "build-flink-connectors"}
         for step in builds:
             assert run.option(step, "--tag").startswith(prefix)
             assert ("--push" in shlex.split(step["create"])) == push

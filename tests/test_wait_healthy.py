@@ -20,6 +20,14 @@ def gate(container: str, timeout: float) -> subprocess.CompletedProcess:
                           capture_output=True, text=True)
 
 
+def failed_in_one_line(result: subprocess.CompletedProcess, start: str) -> str:
+    """The gate failed, with one line that starts so; returns the line."""
+    assert result.returncode == 1
+    message = result.stderr.strip()
+    assert "\n" not in message and message.startswith(start), message
+    return message
+
+
 def start(base_image, *check: str) -> str:
     name = f"fhl-test-health-{uuid.uuid4().hex[:8]}"
     docker("run", "-d", "--name", name, "--network", "none", "--label", "fhl-test=health", *check,
@@ -37,11 +45,7 @@ def container(base_image):
 
 
 def test_fails_naming_the_service_its_last_check_and_how_to_read_its_log_then_passes(container):
-    failed = gate(container, timeout=4)
-    assert failed.returncode == 1
-    message = failed.stderr.strip()
-    assert "\n" not in message
-    assert message.startswith(f"{container} is not healthy after 4s (health: ")
+    message = failed_in_one_line(gate(container, timeout=4), f"{container} is not healthy after 4s (health: ")
     assert "last check exited 1: checking" in message
     assert f"read its log with `docker logs {container}`" in message and "`make up` again" in message
     # the retried `make up` runs the gate again: once the check passes, so does the gate
@@ -100,9 +104,6 @@ def test_a_service_ready_at_once_is_healthy_within_seconds_whatever_its_interval
 
 def test_a_check_that_never_passes_fails_naming_the_container_and_its_output(slow_interval):
     container = slow_interval("echo broker not ready; exit 3")
-    failed = gate(container, timeout=3)
-    assert failed.returncode == 1
-    message = failed.stderr.strip()
-    assert "\n" not in message
-    assert message.startswith(f"{container} is not healthy after 3s (health: starting; ")
+    message = failed_in_one_line(gate(container, timeout=3),
+                                 f"{container} is not healthy after 3s (health: starting; ")
     assert "last check exited 3: broker not ready" in message
