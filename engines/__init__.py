@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pulumi
-
 from stacks.platform import Engine
 from stacks.settings import Settings
 
@@ -15,8 +13,7 @@ def engine_for(settings: Settings) -> Engine:
     the stack's resources live on (engines/reach.py); its identity becomes the stack's
     `engine` output, which the next run compares with."""
     identity = reach.reach(settings)
-    reach.check_same(identity, reach.previous(
-        f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"))
+    reach.check_same(identity, reach.previous())
     if settings.engine == "kubernetes":
         from .kubernetes import KubernetesEngine
         return KubernetesEngine(settings, identity)

@@ -37,6 +37,15 @@ LABEL = "dev.factorhouse.local"
 LOG_LINES = 5  # of a failed one-shot's log, in the error that names it
 
 
+def log_lines(logs: Optional[str]) -> list[str]:
+    """The lines of a container's log as the provider reads it: without the 8-byte frame
+    header Docker puts before each chunk of a container without a terminal (stream,
+    three zeros, the size), and without other control characters."""
+    text = re.sub(r"[\x00-\x02]\x00\x00\x00[\s\S]{4}", "", logs or "")
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", text)
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 def stack_label() -> str:
     """The value of a container's `dev.factorhouse.local.stack` label: project/stack."""
     return f"{pulumi.get_project()}/{pulumi.get_stack()}"
@@ -224,7 +233,7 @@ class DockerEngine:
     def _check_exit(self, name: str, exit_code: Optional[float], logs: Optional[str]) -> str:
         if exit_code is None or int(exit_code) != 0:
             status = "did not report an exit code" if exit_code is None else f"exited with code {int(exit_code)}"
-            tail = [line.strip() for line in (logs or "").splitlines() if line.strip()][-LOG_LINES:]
+            tail = log_lines(logs)[-LOG_LINES:]
             said = f"its log ends: {' / '.join(tail)}" if tail else f"it logged nothing (`{self.docker_cli()} logs {name}`)"
             raise OneShotFailed(
                 f"{name} {status}; {said}. Fix the cause and run `make up` again, which runs {name} again "

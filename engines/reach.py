@@ -21,6 +21,7 @@ from typing import Optional
 
 import pulumi
 
+from scripts.dockerenv import docker_env
 from stacks.settings import Settings
 
 TIMEOUT = 30  # seconds an engine gets to answer (an ssh:// host: its connection too)
@@ -92,13 +93,19 @@ def reach(settings: Settings) -> Identity:
     if host:
         env["DOCKER_HOST"] = host
         env.pop("DOCKER_CONTEXT", None)
+    env = docker_env(env)  # as the provider reaches it: not `docker context use`
+    address = env.get("DOCKER_HOST") or f"context {env.get('DOCKER_CONTEXT')}"
+    where = f"dockerHost {host}" if host else f"the default Docker engine ({address})"
     answer, why = _ask(["docker", "info", "--format", "{{.ID}}"], env)
-    where = f"dockerHost {host}" if host else f"the default Docker engine ({os.environ.get('DOCKER_HOST') or 'the local socket'})"
-    if answer is None:
-        raise EngineUnreachable(
-            f"{where}: no Docker engine answers ({why}); start it, or point dockerHost at one that runs "
-            f"(`pulumi config set dockerHost ADDRESS`)")
-    return Identity("docker", answer, host or os.environ.get("DOCKER_HOST", "") or "(default)")
+    if answer is not None and _ask(["docker", "info", "--format", "{{.ID}}"], env)[0] == answer:
+        return Identity("docker", answer, host or address)
+    # an engine without an ID of its own (Podman gives a new one every time, or none):
+    # known by its address only
+    if _ask(["docker", "version", "--format", "{{.Server.Version}}"], env)[0] is not None:
+        return Identity("docker", f"address {host or address}", host or address)
+    raise EngineUnreachable(
+        f"{where}: no Docker engine answers ({why}); start it, or point dockerHost at one that runs "
+        f"(`pulumi config set dockerHost ADDRESS`)")
 
 
 def check_same(now: Identity, before: Optional[dict]) -> None:
@@ -114,10 +121,21 @@ def check_same(now: Identity, before: Optional[dict]) -> None:
         f"other engine (`pulumi stack init NAME`)")
 
 
-def previous(stack_reference_name: str) -> Optional[dict]:
-    """The `engine` output of the stack's last `up` (None before the first one)."""
+def own_stack_name() -> str:
+    """This stack's name as a StackReference takes it: bare on a self-managed backend
+    (whose older layout takes no other form), org/project/stack on Pulumi Cloud."""
+    organization = pulumi.get_organization()
+    if organization in ("", "organization"):  # a self-managed (file://, bucket) backend
+        return pulumi.get_stack()
+    return f"{organization}/{pulumi.get_project()}/{pulumi.get_stack()}"
+
+
+def previous() -> Optional[dict]:
+    """The `engine` output of the stack's last `up` (None before the first one). Read
+    at the top of the program, before any resource, so waiting for it here (as a
+    synchronous invoke waits) holds nothing up."""
     from pulumi.runtime.sync_await import _sync_await
-    reference = pulumi.StackReference("engine-of-last-up", stack_name=stack_reference_name)
+    reference = pulumi.StackReference("engine-of-last-up", stack_name=own_stack_name())
     details = _sync_await(reference.get_output_details("engine"))
     value = details.value if details.value is not None else details.secret_value
     return value if isinstance(value, dict) else None

@@ -5,7 +5,8 @@
                          [--downloads FILE|-] [--platform OS/ARCH] [--push]
     build_image.py remove REPO:TAG
 
-The engine is the one DOCKER_HOST names (local or remote), else the default one.
+The engine is the one DOCKER_HOST names (local or remote), else the local socket, as the
+Docker provider reaches it (scripts/dockerenv.py).
 
 `build` does nothing when the engine already has TAG (the caller names the tag by
 everything the image is made from, so an unchanged image is never built or sent again).
@@ -37,6 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or imported
 import fetch  # noqa: E402
+from dockerenv import docker_env  # noqa: E402
 from modes import readable_by_all  # noqa: E402
 
 
@@ -45,7 +47,7 @@ def log(message: str) -> None:
 
 
 def docker(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], text=True, capture_output=True)
+    return subprocess.run(["docker", *args], text=True, capture_output=True, env=docker_env())
 
 
 def image_id(reference: str) -> str | None:
@@ -111,7 +113,8 @@ def build(context: Path, tag: str, build_args: dict[str, str], adds: list[tuple[
         for key, value in sorted(build_args.items()):
             command += ["--build-arg", f"{key}={value}"]
         # docker's progress goes to our stderr; stdout stays for the image id
-        result = subprocess.run(["docker", *command, str(staged)], stdout=sys.stderr, stderr=sys.stderr)
+        result = subprocess.run(["docker", *command, str(staged)], stdout=sys.stderr, stderr=sys.stderr,
+                                env=docker_env())
         if result.returncode != 0:
             raise SystemExit(f"build_image: docker build of {tag} failed (exit {result.returncode}); see its output above")
     built = image_id(tag)
@@ -124,7 +127,7 @@ def build(context: Path, tag: str, build_args: dict[str, str], adds: list[tuple[
 def push(tag: str) -> None:
     """Push TAG to its registry (docker sends only the layers the registry lacks)."""
     log(f"pushing {tag}")
-    result = subprocess.run(["docker", "push", tag], stdout=sys.stderr, stderr=sys.stderr)
+    result = subprocess.run(["docker", "push", tag], stdout=sys.stderr, stderr=sys.stderr, env=docker_env())
     if result.returncode != 0:
         registry = tag.split("/", 1)[0]
         raise SystemExit(f"build_image: docker push of {tag} failed (exit {result.returncode}); see its output above. "

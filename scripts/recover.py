@@ -1,24 +1,27 @@
 """What an interrupted or failed run left behind, found and put right before the next
-`make up`, `make preview` or `make down` (scripts/stack.py runs it), one line each:
+`make up` or `make down` (scripts/stack.py runs it), one line each; before `make preview`
+only found and named (a preview changes nothing):
 
 1. A lock of the stack (local state backend) left by a `pulumi` that no longer runs on
-   this machine is released. A lock of a `pulumi` that runs, or of another machine, is
-   left alone and named (`pulumi cancel` removes it).
-2. Objects an interrupted run made on the engine but never wrote to the state (a
-   "pending create"; also a state lost or restored from a backup) are removed, when
-   they are certainly this stack's: a Docker container carrying the label
-   `dev.factorhouse.local.stack=<project>/<stack>`, this stack's network with no
-   container on it, a Kubernetes object of the namespace made by this program. The retry
-   makes them again. A data volume or claim is never touched (data stays; the next run
-   takes it back). An object of that name that is not certainly ours is left alone and
-   named.
-3. Before an `up`: a one-shot container (the bucket set-up) that exited non-zero is
-   removed, so that the run makes it again (with the cause fixed).
+   this machine is released. A lock of a `pulumi` that runs (or may run: when in doubt,
+   it runs), or of another machine, stops the run, named (`pulumi cancel` removes it). On
+   another backend, an update in progress stops the run.
+2. What an interrupted run made on the engine but never wrote to the state (a "pending
+   create", also of a replacement interrupted after its delete) is removed when it is
+   certainly this stack's: a Docker container of that name whose id the state does not
+   hold and that carries this stack's label `dev.factorhouse.local.stack`; this stack's
+   network with no container on it; a Kubernetes object of that name labelled as the
+   platform's. The retry makes them again. Nothing else is touched: never a data volume
+   or claim, never an object the state does not name as being made. One of that name that
+   is not certainly ours is left alone and named.
+3. Before an `up`: the one-shot container (the bucket set-up) that the state holds as
+   exited non-zero is removed, so that the run makes it again (with the cause fixed).
 4. Pending operations are cleared from the state (`pulumi stack export`, then
    `pulumi stack import` of it without them), so that Pulumi neither warns about them nor
    tries to make what exists.
 
-Standard library only, but PyYAML to read the stack's settings.
+Runs with the project's virtualenv (it reads the stack's settings with PyYAML and the
+program's own names).
 """
 
 from __future__ import annotations
@@ -28,13 +31,16 @@ import os
 import socket
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Optional
 
 import yaml
 
-PROJECT = "factorhouse-local"
-LABEL = "dev.factorhouse.local"
+from scripts.dockerenv import docker_cli, docker_env
+from stacks.settings import PROJECT, default_namespace
+
+LABEL = "dev.factorhouse.local"  # as engines/docker.py labels containers and the network
 CONTAINER = "docker:index/container:Container"
 NETWORK = "docker:index/network:Network"
 # Kubernetes objects that a retry makes again (the namespace and claims are kept objects,
@@ -53,6 +59,17 @@ class Stop(Exception):
     """Something only the user can settle: the run must not go on (one line)."""
 
 
+@dataclass
+class Report:
+    """Says what was found; `act`: also puts it right (not in a preview)."""
+
+    act: bool
+    say: Callable[[str], None]
+
+    def fixed(self, done: str, found: str) -> None:
+        self.say(f"recovered: {done}" if self.act else f"found: {found}; `make up` puts it right")
+
+
 def _run(command: list[str], env: Mapping[str, str], cwd: Optional[Path] = None) -> subprocess.CompletedProcess:
     return subprocess.run(command, env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
 
@@ -60,41 +77,64 @@ def _run(command: list[str], env: Mapping[str, str], cwd: Optional[Path] = None)
 # -- 1. locks ---------------------------------------------------------------------------
 
 def lock_files(state_folder: Path, stack: str) -> list[Path]:
-    """The stack's lock files in a local (file://) backend."""
+    """The stack's lock files in a local (file://) backend, of both of its layouts."""
     locks = state_folder / ".pulumi" / "locks"
     return sorted([*(locks / "organization" / PROJECT / stack).glob("*.json"), *(locks / stack).glob("*.json")])
 
 
-def pulumi_runs(pid: int) -> bool:
-    """Whether process `pid` runs here and is a pulumi (not a pid reused by another program)."""
+def pulumi_may_run(pid: int) -> bool:
+    """False only when process `pid` certainly is no pulumi: it does not exist, or it
+    runs another program (its pid reused)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         pass  # it runs, as another user
-    result = subprocess.run(["ps", "-p", str(pid), "-o", "comm="], capture_output=True, text=True)
-    return result.returncode == 0 and "pulumi" in result.stdout
+    comm = Path(f"/proc/{pid}/comm")
+    try:
+        name = comm.read_text().strip() if comm.exists() else \
+            subprocess.run(["ps", "-o", "comm=", "-p", str(pid)], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return True  # cannot tell: it may be one
+    return os.path.basename(name.strip()) == "pulumi"
 
 
-def release_locks(state_folder: Path, stack: str, say: Callable[[str], None]) -> None:
+def release_locks(state_folder: Path, stack: str, report: Report) -> None:
     for path in lock_files(state_folder, stack):
         try:
             lock = json.loads(path.read_text())
             pid, host, user, when = int(lock["pid"]), lock.get("hostname", ""), lock.get("username", "?"), \
                 lock.get("timestamp", "?")
         except (OSError, ValueError, KeyError, TypeError):
-            say(f"left alone: lock {path} cannot be read; if no pulumi runs on stack {stack}, "
-                f"`pulumi cancel --stack {stack}` removes it")
-            continue
+            raise Stop(f"lock {path} cannot be read; if no pulumi runs on stack {stack}, "
+                       f"`pulumi cancel --stack {stack}` removes it")
+        problem = None
         if host != socket.gethostname():
-            raise Stop(f"stack {stack} is locked by {user}@{host} (pid {pid}, since {when}), another machine; "
+            problem = (f"stack {stack} is locked by {user}@{host} (pid {pid}, since {when}), another machine; "
                        f"if no pulumi runs there any more, `pulumi cancel --stack {stack}` removes the lock")
-        if pulumi_runs(pid):
-            raise Stop(f"stack {stack} is in use by pulumi (pid {pid}, since {when}) on this machine; "
+        elif pulumi_may_run(pid):
+            problem = (f"stack {stack} is in use by pulumi (pid {pid}, since {when}) on this machine; "
                        "wait for it to end, or end it, and run this again")
-        path.unlink()
-        say(f"recovered: released the lock of a pulumi that ended (pid {pid}, since {when})")
+        if problem and report.act:
+            raise Stop(problem)
+        if problem:  # a preview takes no lock: it goes on
+            report.say(f"found: {problem}")
+            continue
+        if report.act:
+            path.unlink()
+        report.fixed(f"released the lock of a pulumi that ended (pid {pid}, since {when})",
+                     f"a lock of a pulumi that ended (pid {pid}, since {when})")
+
+
+def update_in_progress(pulumi: str, stack: str, env: Mapping[str, str], cwd: Path) -> bool:
+    """On a backend that is not a local folder: whether an update of the stack runs."""
+    listed = _run([pulumi, "stack", "ls", "--json"], env, cwd)
+    try:
+        stacks = json.loads(listed.stdout) if listed.returncode == 0 else []
+    except json.JSONDecodeError:
+        return False
+    return any(s.get("name", "").split("/")[-1] == stack and s.get("updateInProgress") for s in stacks)
 
 
 # -- 2-4. the state and the engine -------------------------------------------------------
@@ -116,6 +156,11 @@ def pending(state: dict) -> list[dict]:
     return (state.get("deployment") or {}).get("pending_operations") or []
 
 
+def pending_creates(state: dict, kind: str) -> list[dict]:
+    return [op["resource"] for op in pending(state)
+            if op.get("type") == "creating" and (op.get("resource") or {}).get("type") == kind]
+
+
 def _name(resource: dict) -> str:
     for part in ("outputs", "inputs"):
         name = (resource.get(part) or {}).get("name")
@@ -125,11 +170,11 @@ def _name(resource: dict) -> str:
 
 
 class Docker:
-    """The stack's Docker engine, through the docker CLI."""
+    """The stack's Docker engine, through the docker CLI, as the provider reaches it."""
 
     def __init__(self, host: str, env: Mapping[str, str]):
-        self.env = {**env, "DOCKER_HOST": host} if host else dict(env)
-        self.cli = f"docker -H {host}" if host else "docker"
+        self.env = docker_env({**env, "DOCKER_HOST": host} if host else env)
+        self.cli = docker_cli(self.env)
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess:
         return _run(["docker", *args], self.env)
@@ -137,105 +182,106 @@ class Docker:
     def answers(self) -> bool:
         return self("version", "--format", "{{.Server.Version}}").returncode == 0
 
-    def labels(self, kind: str, name: str) -> Optional[dict[str, str]]:
-        """The labels of a container or network of that name, None when there is none."""
-        found = self(kind, "inspect", "--format", "{{json .Config.Labels}}" if kind == "container"
-                     else "{{json .Labels}}", name)
-        return (json.loads(found.stdout) or {}) if found.returncode == 0 else None
+    def inspect(self, kind: str, name: str) -> Optional[dict]:
+        """Id, labels (and attached containers of a network) of one of that name, or None."""
+        template = ('{"id": {{json .Id}}, "labels": {{json .Config.Labels}}}' if kind == "container" else
+                    '{"id": {{json .Id}}, "labels": {{json .Labels}}, "containers": {{len .Containers}}}')
+        found = self(kind, "inspect", "--format", template, name)
+        if found.returncode != 0:
+            return None
+        info = json.loads(found.stdout)
+        info["labels"] = info.get("labels") or {}
+        return info
 
 
 def recover_docker(state: dict, stack: str, settings: dict, env: Mapping[str, str], action: str,
-                   say: Callable[[str], None]) -> None:
+                   report: Report) -> None:
     docker = Docker(str(settings.get("dockerHost") or ""), env)
     if not docker.answers():
         return  # the program says, in one line, that the engine does not answer
     ours = f"{PROJECT}/{stack}"
-    known = {_name(r) for r in in_state(state) if r.get("type") == CONTAINER}
-    listed = docker("ps", "-a", "--filter", f"label={LABEL}.stack={ours}", "--format", "{{.Names}}")
-    for name in sorted(set(listed.stdout.split()) - known):
-        if docker("rm", "--force", name).returncode == 0:
-            say(f"recovered: removed container {name}: this stack's, but not in its state (left by an "
-                "interrupted run); this run makes it again")
-    for operation in pending(state):
-        resource = operation.get("resource") or {}
+    # what the state holds as made (a replacement interrupted after its delete keeps
+    # the old container, marked, whose id is gone)
+    made = {r.get("id"): r for r in in_state(state) if r.get("type") == CONTAINER and not r.get("pendingReplacement")}
+    for resource in pending_creates(state, CONTAINER):
         name = _name(resource)
-        if operation.get("type") != "creating" or not name or name in known:
+        found = docker.inspect("container", name) if name else None
+        if found is None or found["id"] in made:
             continue
-        if resource.get("type") == CONTAINER:
-            labels = docker.labels("container", name)
-            if labels is not None and labels.get(f"{LABEL}.stack") != ours:
-                say(f"left alone: container {name} exists and is not this stack's; remove or rename it "
-                    f"(`{docker.cli} rm -f {name}`), or give this stack another namePrefix")
-        elif resource.get("type") == NETWORK:
-            labels = docker.labels("network", name)
-            if labels is None:
-                continue
-            attached = docker("network", "inspect", "--format", "{{len .Containers}}", name).stdout.strip()
-            if labels.get(LABEL) == "network" and attached == "0":
-                if docker("network", "rm", name).returncode == 0:
-                    say(f"recovered: removed network {name}: made by an interrupted run, not in the state")
-            else:
-                say(f"left alone: network {name} exists and is not certainly this stack's (or has containers); "
-                    f"remove it (`{docker.cli} network rm {name}`) or give this stack another namePrefix")
+        if found["labels"].get(f"{LABEL}.stack") != ours:
+            report.say(f"left alone: container {name} exists and is not this stack's; remove or rename it "
+                       f"(`{docker.cli} rm -f {name}`), or give this stack another namePrefix")
+        elif not report.act or docker("rm", "--force", found["id"]).returncode == 0:
+            report.fixed(f"removed container {name}: made by an interrupted run, not in the state; this run "
+                         "makes it again", f"container {name}, made by an interrupted run, not in the state")
+    for resource in pending_creates(state, NETWORK):
+        name = _name(resource)
+        found = docker.inspect("network", name) if name else None
+        if found is None or found["id"] in {r.get("id") for r in in_state(state) if r.get("type") == NETWORK}:
+            continue
+        if found["labels"].get(LABEL) != "network" or found["containers"]:
+            report.say(f"left alone: network {name} exists and is not certainly this stack's (or has containers); "
+                       f"remove it (`{docker.cli} network rm {name}`) or give this stack another namePrefix")
+        elif not report.act or docker("network", "rm", found["id"]).returncode == 0:
+            report.fixed(f"removed network {name}: made by an interrupted run, not in the state",
+                         f"network {name}, made by an interrupted run, not in the state")
     if action != "up":
         return
-    for resource in in_state(state):
-        inputs, outputs = resource.get("inputs") or {}, resource.get("outputs") or {}
-        code = outputs.get("exitCode")
-        if resource.get("type") == CONTAINER and inputs.get("attach") and code not in (None, 0):
-            name = _name(resource)
-            labels = docker.labels("container", name)
-            if labels is not None and labels.get(f"{LABEL}.stack") == ours and \
-                    docker("rm", "--force", name).returncode == 0:
-                say(f"recovered: removed {name}, which exited with code {int(code)}; this run runs it again")
+    for container_id, resource in made.items():
+        code = (resource.get("outputs") or {}).get("exitCode")
+        if not (resource.get("inputs") or {}).get("attach") or code in (None, 0):
+            continue
+        name = _name(resource)
+        found = docker.inspect("container", name)
+        if found and found["id"] == container_id and found["labels"].get(f"{LABEL}.stack") == ours \
+                and docker("rm", "--force", container_id).returncode == 0:
+            report.say(f"recovered: removed {name}, which exited with code {int(code)}; this run runs it again")
 
 
-def recover_kubernetes(state: dict, stack: str, settings: dict, env: Mapping[str, str],
-                       say: Callable[[str], None]) -> None:
-    from stacks.settings import default_namespace
+def recover_kubernetes(state: dict, stack: str, settings: dict, env: Mapping[str, str], report: Report) -> None:
     context = str(settings.get("kubeContext") or "")
     namespace = str(settings.get("namespace") or default_namespace(stack))
     kubectl = ["kubectl", *(["--context", context] if context else []), "--namespace", namespace]
-    for operation in pending(state):
-        resource = operation.get("resource") or {}
-        kind = KUBERNETES_KINDS.get(resource.get("type", ""))
-        name = ((resource.get("inputs") or {}).get("metadata") or {}).get("name")
-        if operation.get("type") != "creating" or not kind or not name:
-            continue
-        found = _run([*kubectl, "get", kind, name, "--output", "jsonpath={.metadata.labels}"], env)
-        if found.returncode != 0:
-            continue
-        labels = json.loads(found.stdout or "{}")
-        if labels.get("app.kubernetes.io/part-of") == PROJECT:
-            if _run([*kubectl, "delete", kind, name, "--wait=true"], env).returncode == 0:
-                say(f"recovered: removed {kind} {name} of namespace {namespace}: made by an interrupted run, "
-                    "not in the state")
-        else:
-            say(f"left alone: {kind} {name} exists in namespace {namespace} and is not this platform's; remove it "
-                f"(`{' '.join(kubectl)} delete {kind} {name}`) or use another namespace")
+    for kind_type, kind in KUBERNETES_KINDS.items():
+        for resource in pending_creates(state, kind_type):
+            name = ((resource.get("inputs") or {}).get("metadata") or {}).get("name")
+            found = _run([*kubectl, "get", kind, name, "--output", "jsonpath={.metadata.labels}"], env) if name else None
+            if found is None or found.returncode != 0:
+                continue
+            if json.loads(found.stdout or "{}").get("app.kubernetes.io/part-of") != PROJECT:
+                report.say(f"left alone: {kind} {name} exists in namespace {namespace} and is not this platform's; "
+                           f"remove it (`{' '.join(kubectl)} delete {kind} {name}`) or use another namespace")
+            elif not report.act or _run([*kubectl, "delete", kind, name, "--wait=true"], env).returncode == 0:
+                report.fixed(f"removed {kind} {name} of namespace {namespace}: made by an interrupted run, "
+                             "not in the state", f"{kind} {name}, made by an interrupted run, not in the state")
 
 
-def clear_pending(pulumi: str, stack: str, state: dict, env: Mapping[str, str], cwd: Path,
-                  say: Callable[[str], None]) -> None:
+def clear_pending(pulumi: str, stack: str, state: dict, env: Mapping[str, str], cwd: Path, report: Report) -> None:
     count = len(pending(state))
-    state = {**state, "deployment": {**state["deployment"], "pending_operations": []}}
-    with tempfile.TemporaryDirectory(prefix="recover-") as tmp:
-        path = Path(tmp) / "state.json"
-        path.write_text(json.dumps(state))
-        # the user's terminal: the CLI may ask for the stack's passphrase
-        result = subprocess.run([pulumi, "stack", "import", "--stack", stack, "--file", str(path)],
-                                env=dict(env), cwd=cwd)
-    if result.returncode != 0:
-        raise Stop(f"the {count} pending operations of an interrupted run could not be cleared "
-                   f"(pulumi stack import exited {result.returncode}); see above")
-    say(f"recovered: cleared {count} pending operation{'s' if count != 1 else ''} of an interrupted run")
+    what = f"{count} pending operation{'s' if count != 1 else ''} of an interrupted run"
+    if report.act:
+        state = {**state, "deployment": {**state["deployment"], "pending_operations": []}}
+        with tempfile.TemporaryDirectory(prefix="recover-") as tmp:
+            path = Path(tmp) / "state.json"
+            path.write_text(json.dumps(state))
+            # the user's terminal: the CLI may ask for the stack's passphrase
+            result = subprocess.run([pulumi, "stack", "import", "--stack", stack, "--file", str(path)],
+                                    env=dict(env), cwd=cwd)
+        if result.returncode != 0:
+            raise Stop(f"the {what} could not be cleared (pulumi stack import exited {result.returncode}); see above")
+    report.fixed(f"cleared {what}", what)
 
 
 def recover(action: str, pulumi: str, stack: str, env: Mapping[str, str], project_dir: Path,
             state_folder: Optional[Path], say: Callable[[str], None] = print) -> None:
-    """Put right what an interrupted or failed run left; Stop when only the user can."""
+    """Put right what an interrupted or failed run left (in a preview: say what);
+    Stop when only the user can."""
+    report = Report(act=action != "preview", say=say)
     if state_folder is not None:
-        release_locks(state_folder, stack, say)
+        release_locks(state_folder, stack, report)
+    elif report.act and update_in_progress(pulumi, stack, env, project_dir):
+        raise Stop(f"an update of stack {stack} is in progress (on another machine, or in CI); wait for it, "
+                   f"or if it no longer runs, `pulumi cancel --stack {stack}`")
     exported = _run([pulumi, "stack", "export", "--stack", stack], env, project_dir)
     if exported.returncode != 0:
         return  # no such stack yet: nothing to put right
@@ -245,8 +291,8 @@ def recover(action: str, pulumi: str, stack: str, env: Mapping[str, str], projec
         return
     settings = stack_settings(project_dir, stack)
     if settings.get("engine") == "kubernetes":
-        recover_kubernetes(state, stack, settings, env, say)
+        recover_kubernetes(state, stack, settings, env, report)
     else:
-        recover_docker(state, stack, settings, env, action, say)
+        recover_docker(state, stack, settings, env, action, report)
     if pending(state):
-        clear_pending(pulumi, stack, state, env, project_dir, say)
+        clear_pending(pulumi, stack, state, env, project_dir, report)

@@ -6,10 +6,11 @@
 Docker runs a container's first health check only after the check's `interval` (30 s
 for Pinot), and every later one an interval apart, so its status says "healthy" up to
 an interval after the service is ready. This gate does not wait for that: every
-`--pace` seconds (default 0.5) it runs the container's own check itself, the command of
-its HEALTHCHECK, in the container (`docker exec`, as Docker runs it: the container's
-user, environment and working folder, `/bin/sh -c` for a CMD-SHELL test), with the
-check's own timeout. It exits 0 as soon as that check passes or Docker reports the
+`--pace` seconds (default 0.5; 1 on a remote engine) it runs the container's own check
+itself, the command of its HEALTHCHECK, in the container (`docker exec`, as Docker runs
+it: the container's user, environment and working folder, the image's shell for a
+CMD-SHELL test), with the check's own timeout. A failed `docker inspect` (a dropped
+connection to a remote engine) is tried again until the timeout. It exits 0 as soon as that check passes or Docker reports the
 container healthy, whichever comes first: "healthy" means the service's own check
 passed, never that time went by. The engine is the one DOCKER_HOST names, else the
 default one.
@@ -25,40 +26,46 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
-PACE = 0.5  # seconds between two runs of the check while the service starts
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or imported
+from dockerenv import docker_cli, docker_env  # noqa: E402
+
+PACE = 0.5  # seconds between two runs of the check while the service starts (local engine)
+REMOTE_PACE = 1.0  # on an ssh:// or tcp:// engine, where every call is a connection
 
 
-def docker_cli() -> str:
-    host = os.environ.get("DOCKER_HOST")
-    return f"docker -H {host}" if host else "docker"
+class InspectFailed(Exception):
+    """docker inspect failed for another reason than a missing container (a dropped
+    connection to a remote engine): tried again until the deadline."""
 
 
 def inspect(container: str) -> dict | None:
-    """The container's state and health check, or None when there is no such container."""
+    """The container's state, health check and shell, or None when there is no such container."""
     result = subprocess.run(["docker", "inspect", "--type", "container", "--format",
-                             '{"State": {{json .State}}, "Healthcheck": {{json .Config.Healthcheck}}}', container],
-                            capture_output=True, text=True)
+                             '{"State": {{json .State}}, "Healthcheck": {{json .Config.Healthcheck}}, '
+                             '"Shell": {{json .Config.Shell}}}', container],
+                            capture_output=True, text=True, env=docker_env(), stdin=subprocess.DEVNULL)
     if result.returncode != 0:
         if "No such" in result.stderr:
             return None
-        raise SystemExit(f"wait_healthy: docker inspect {container} failed: {result.stderr.strip()}")
+        raise InspectFailed(f"docker inspect failed: {' '.join(result.stderr.split())[:300]}")
     return json.loads(result.stdout)
 
 
-def check_command(healthcheck: dict | None) -> list[str] | None:
-    """The command of a HEALTHCHECK as Docker runs it, or None without one."""
+def check_command(healthcheck: dict | None, shell: list[str] | None = None) -> list[str] | None:
+    """The command of a HEALTHCHECK as Docker runs it (a CMD-SHELL test in the image's
+    SHELL, /bin/sh -c by default), or None without one."""
     test = (healthcheck or {}).get("Test") or []
     if not test or test[0] == "NONE":
         return None
     if test[0] == "CMD-SHELL":
-        return ["/bin/sh", "-c", " ".join(test[1:])]
+        return [*(shell or ["/bin/sh", "-c"]), " ".join(test[1:])]
     return list(test[1:]) if test[0] == "CMD" else list(test)
 
 
@@ -72,7 +79,7 @@ def run_check(container: str, command: list[str], timeout: float) -> Check:
     """The check run once in the container, as Docker runs it."""
     try:
         result = subprocess.run(["docker", "exec", container, *command], capture_output=True, text=True,
-                                timeout=timeout)
+                                timeout=timeout, env=docker_env(), stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return Check(False, f"timed out after {timeout:.0f}s")
     output = " ".join((result.stdout + result.stderr).split())[:300] or "(no output)"
@@ -94,10 +101,17 @@ def wait(container: str, timeout: float, pace: float) -> tuple[str | None, str]:
     deadline = time.monotonic() + timeout
     last: str | None = None
     while True:
-        info = inspect(container)
+        try:
+            info = inspect(container)
+        except InspectFailed as error:
+            if time.monotonic() >= deadline:
+                return f"{container}: {error}; {hint}", ""
+            last = str(error)
+            time.sleep(pace)
+            continue
         if info is None:
             return f"{container}: there is no such container on this engine; run `make up` to make it", ""
-        state, command = info["State"], check_command(info["Healthcheck"])
+        state, command = info["State"], check_command(info["Healthcheck"], info.get("Shell"))
         health = state.get("Health")
         if not health or command is None:
             return f"{container} has no health check to wait for", ""
@@ -108,8 +122,8 @@ def wait(container: str, timeout: float, pace: float) -> tuple[str | None, str]:
             return (f"{container} stopped (exit code {state.get('ExitCode')}) before it became healthy "
                     f"(last check {last or 'none finished'}); {hint}"), ""
         if state.get("Running") and not state.get("Restarting"):
-            check_timeout = (info["Healthcheck"].get("Timeout") or 30e9) / 1e9
-            check = run_check(container, command, max(1.0, check_timeout))
+            # the check's own timeout (Docker's default: 30 s)
+            check = run_check(container, command, (info["Healthcheck"].get("Timeout") or 30e9) / 1e9)
             if check.passed:
                 return None, "its health check passed"
             last = check.summary
@@ -123,8 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("container")
     parser.add_argument("--timeout", type=float, default=300)
-    parser.add_argument("--pace", type=float, default=PACE)
+    parser.add_argument("--pace", type=float)
     args = parser.parse_args(argv)
+    if args.pace is None:
+        remote = docker_env().get("DOCKER_HOST", "").startswith(("ssh://", "tcp://"))
+        args.pace = REMOTE_PACE if remote else PACE
     if shutil.which("docker") is None:
         print("wait_healthy: the docker command is not on PATH", file=sys.stderr)
         return 1

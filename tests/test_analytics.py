@@ -125,6 +125,16 @@ def test_a_failed_bucket_setup_fails_pulumi_up_and_nothing_that_needs_it_is_made
     assert not made & {"rest", "spark-iceberg"}
 
 
+def test_a_one_shots_log_as_docker_frames_it_reads_as_plain_lines():
+    from engines.docker import log_lines
+
+    def frame(stream: int, text: str) -> str:
+        return bytes([stream, 0, 0, 0]).decode() + len(text).to_bytes(4, "big").decode("latin-1") + text
+    logs = frame(1, "Added `platform` successfully.\n") + frame(2, "mc: <ERROR> Access Denied.\n")
+    assert log_lines(logs) == ["Added `platform` successfully.", "mc: <ERROR> Access Denied."]
+    assert log_lines("plain\r\nlines\x1b[0m\n") == ["plain", "lines[0m"]
+
+
 def test_after_a_clean_bucket_setup_what_needs_it_is_made(run):
     labels = {l["label"]: l["value"] for l in run.container("rest")["labels"]}
     assert labels["dev.factorhouse.local.after"] == "mc"

@@ -125,6 +125,22 @@ def test_another_engine_is_refused_before_anything_is_planned(config):
     assert caught.value.registrations == []  # nothing planned, nothing made
 
 
+def test_the_same_id_of_another_kind_of_engine_is_another_engine():
+    before = {"kind": "docker", "id": "SAME", "address": "x"}
+    with pytest.raises(reach.EngineChanged):
+        reach.check_same(reach.Identity("kubernetes", "SAME", "kind-kind"), before)
+    reach.check_same(reach.Identity("docker", "SAME", "other address"), before)  # same engine
+
+
+def test_an_engine_without_an_id_of_its_own_is_known_by_its_address(tmp_path, monkeypatch):
+    # Podman answers `docker info` with a new ID every time, or none
+    bin_dir = stand_in(tmp_path, "docker", '#!/bin/sh\ncase "$1" in info) cat /proc/sys/kernel/random/uuid ;; '
+                                           'version) echo 4.9.3 ;; esac\n')
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    found = reach.reach(settings(host="unix:///run/podman/podman.sock"))
+    assert found.id == "address unix:///run/podman/podman.sock"
+
+
 def test_an_unreachable_engine_stops_the_program_before_any_resource():
     def dead(s):
         raise reach.EngineUnreachable("dockerHost tcp://127.0.0.1:1: no Docker engine answers (connection refused)")

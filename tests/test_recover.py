@@ -63,11 +63,17 @@ class World:
         self.made.append(("container", full))
         return full
 
-    def in_state(self, name: str, **more) -> None:
+    def container_id(self, full: str) -> str:
+        return docker("inspect", "--format", "{{.Id}}", full, check=True).stdout.strip()
+
+    def in_state(self, name: str, container_id: str | None = None, **more) -> None:
+        """The state holds container `name` (as made: its id; or a container that is gone)."""
         full = self.prefix + name
-        self.resources.append({"urn": self.urn(CONTAINER, name), "type": CONTAINER, "id": f"{name}-id",
+        resource_id = container_id or (self.container_id(full) if self.exists("container", full) else f"{name}-gone")
+        self.resources.append({"urn": self.urn(CONTAINER, name), "type": CONTAINER, "id": resource_id,
                                "inputs": {"name": full, **more.get("inputs", {})},
-                               "outputs": {"name": full, **more.get("outputs", {})}})
+                               "outputs": {"name": full, **more.get("outputs", {})},
+                               **({"pendingReplacement": True} if more.get("pending_replacement") else {})})
 
     def pending_create(self, kind: str, name: str, full: str) -> None:
         self.pending.append({"resource": {"urn": self.urn(kind, name), "type": kind, "inputs": {"name": full}},
@@ -109,8 +115,8 @@ def test_a_pending_create_with_this_stacks_container_is_removed_and_the_state_cl
     world.pending_create(CONTAINER, "zookeeper", zookeeper)
     said = world.recover()
     assert said == [
-        f"recovered: removed container {zookeeper}: this stack's, but not in its state (left by an interrupted "
-        "run); this run makes it again",
+        f"recovered: removed container {zookeeper}: made by an interrupted run, not in the state; this run makes "
+        "it again",
         "recovered: cleared 1 pending operation of an interrupted run",
     ]
     assert not world.exists("container", zookeeper) and world.exists("container", kafka)
@@ -118,6 +124,27 @@ def test_a_pending_create_with_this_stacks_container_is_removed_and_the_state_cl
     assert imported["deployment"]["pending_operations"] == []
     assert imported["deployment"]["resources"] == json.loads(world.state_file.read_text())["deployment"]["resources"]
     assert f"stack import --stack {world.stack} --file" in world.calls.read_text()
+
+
+def test_a_preview_finds_and_names_but_changes_nothing(world):
+    zookeeper = world.container("zookeeper")
+    world.pending_create(CONTAINER, "zookeeper", zookeeper)
+    said = world.recover("preview")
+    assert said == [
+        f"found: container {zookeeper}, made by an interrupted run, not in the state; `make up` puts it right",
+        "found: 1 pending operation of an interrupted run; `make up` puts it right",
+    ]
+    assert world.exists("container", zookeeper) and not world.imported.exists()
+
+
+def test_a_replacement_interrupted_after_its_delete_leaves_a_new_container_that_is_removed(world):
+    # the state still holds the old mc (deleted, marked) and a pending create of the new one
+    new = world.container("mc")
+    world.in_state("mc", container_id="0" * 64, pending_replacement=True)
+    world.pending_create(CONTAINER, "mc", new)
+    said = world.recover()
+    assert said[0].startswith(f"recovered: removed container {new}: made by an interrupted run")
+    assert not world.exists("container", new)
 
 
 def test_a_container_of_that_name_that_is_not_ours_is_left_alone_and_named(world):
@@ -129,25 +156,51 @@ def test_a_container_of_that_name_that_is_not_ours_is_left_alone_and_named(world
     assert world.exists("container", foreign)
 
 
-def test_another_stacks_container_is_never_touched(world):
-    full = world.prefix + "other-stack"
-    docker("run", "-d", "--name", full, "--network", "none", "--label",
-           "dev.factorhouse.local.stack=factorhouse-local/someone-else", world.base, "/bin/busybox", "sleep", "300",
-           check=True)
-    world.made.append(("container", full))
+def test_a_container_no_pending_create_names_is_never_touched(world):
+    # another checkout's stack of the same name on the same engine (its own namePrefix),
+    # or a run in progress elsewhere: labelled as this stack, but nothing here made it
+    other = world.container("kafka-1")
+    in_state = world.container("schema")
+    world.in_state("schema")
     assert world.recover() == []
-    assert world.exists("container", full)
+    assert world.exists("container", other) and world.exists("container", in_state)
     assert not world.imported.exists()  # no pending operation: the state is not rewritten
 
 
-def test_a_network_made_by_an_interrupted_run_is_removed_when_empty(world):
+def test_only_pending_creates_are_acted_on(world):
+    zookeeper = world.container("zookeeper")
+    world.pending.append({"resource": {"urn": world.urn(CONTAINER, "zookeeper"), "type": CONTAINER,
+                                       "inputs": {"name": zookeeper}}, "type": "updating"})
+    said = world.recover()
+    assert said == ["recovered: cleared 1 pending operation of an interrupted run"]
+    assert world.exists("container", zookeeper)
+
+
+def network(world, labelled: bool = True, with_container: bool = False) -> str:
     name = world.prefix + "factorhouse"
-    docker("network", "create", "--label", "dev.factorhouse.local=network", name, check=True)
-    world.made.append(("network", name))
+    docker("network", "create", *(["--label", "dev.factorhouse.local=network"] if labelled else []), name, check=True)
+    world.made.insert(0, ("network", name))
+    if with_container:
+        docker("run", "-d", "--name", world.prefix + "kpow", "--network", name, world.base,
+               "/bin/busybox", "sleep", "300", check=True)
+        world.made.insert(0, ("container", world.prefix + "kpow"))
     world.pending_create(NETWORK, "network", name)
+    return name
+
+
+def test_a_network_made_by_an_interrupted_run_is_removed_when_empty(world):
+    name = network(world)
     said = world.recover()
     assert said[0] == f"recovered: removed network {name}: made by an interrupted run, not in the state"
     assert not world.exists("network", name)
+
+
+@pytest.mark.parametrize("labelled, with_container", [(False, False), (True, True)])
+def test_a_network_not_certainly_ours_or_in_use_is_left_alone(world, labelled, with_container):
+    name = network(world, labelled, with_container)
+    said = world.recover()
+    assert said[0].startswith(f"left alone: network {name} exists and is not certainly this stack's")
+    assert world.exists("network", name)
 
 
 def test_a_failed_one_shot_is_removed_before_an_up_only(world):
@@ -158,6 +211,21 @@ def test_a_failed_one_shot_is_removed_before_an_up_only(world):
     assert world.exists("container", mc)
     assert world.recover("up") == [f"recovered: removed {mc}, which exited with code 3; this run runs it again"]
     assert not world.exists("container", mc)
+
+
+def test_a_failed_one_shot_that_is_not_certainly_the_states_is_left(world):
+    mc = world.container("mc", exit_code=3, ours=False)
+    docker("wait", mc)
+    world.in_state("mc", inputs={"attach": True}, outputs={"exitCode": 3})
+    assert world.recover("up") == []
+    other = world.prefix + "mc2"
+    docker("run", "--name", other, "--label", f"dev.factorhouse.local.stack=factorhouse-local/{world.stack}",
+           world.base, "/bin/busybox", "true", check=True)
+    world.made.append(("container", other))
+    world.resources.clear()
+    world.in_state("mc2", container_id="f" * 64, inputs={"attach": True}, outputs={"exitCode": 3})
+    assert world.recover("up") == []  # another container than the state's (another id)
+    assert world.exists("container", mc) and world.exists("container", other)
 
 
 def lock(world, pid: int, host: str | None = None) -> Path:
@@ -228,3 +296,67 @@ def test_make_up_says_what_it_recovered_and_goes_on(world, capsys):
     out = capsys.readouterr().out
     assert f"recovered: removed container {zookeeper}" in out
     assert world.calls.read_text().splitlines()[-1] == f"up --stack {world.stack} --refresh --yes"
+
+
+def test_when_it_cannot_tell_what_runs_under_a_pid_it_takes_it_for_a_pulumi(monkeypatch):
+    gone = ended_pid()
+    me = subprocess.Popen(["sleep", "30"])
+    try:
+        assert recover.pulumi_may_run(me.pid) is False  # /proc says: sleep
+        monkeypatch.setattr(Path, "exists", lambda self: False if str(self).startswith("/proc/") else True)
+        monkeypatch.setenv("PATH", "/nonexistent")  # and no ps to ask
+        assert recover.pulumi_may_run(me.pid) is True
+    finally:
+        me.kill()
+        me.wait()
+    assert recover.pulumi_may_run(gone) is False
+
+
+def test_a_preview_goes_on_past_a_lock(world):
+    other = lock(world, 4242, host="build-server-7")
+    said = world.recover("preview")
+    assert said[0].startswith(f"found: stack {world.stack} is locked by alice@build-server-7")
+    assert other.exists()
+
+
+def test_on_another_backend_an_update_in_progress_stops_the_run(world):
+    (world.bin / "pulumi").write_text(
+        '#!/bin/sh\necho "$*" >> "$CALLS"\n'
+        f'case "$1 $2" in "stack ls") echo \'[{{"name": "{world.stack}", "updateInProgress": true}}]\' ;; '
+        '"stack export") cat "$STATE" ;; esac\n')
+    world.write_state()
+    with pytest.raises(recover.Stop) as caught:
+        recover.recover("up", str(world.bin / "pulumi"), world.stack, world.env, world.project, None, say=print)
+    assert str(caught.value).startswith(f"an update of stack {world.stack} is in progress")
+
+
+KUBECTL = r"""#!/bin/sh
+echo "kubectl $*" >> "$CALLS"
+case "$*" in
+  *"get deployment kafka-1 "*) printf '{"app.kubernetes.io/part-of":"factorhouse-local"}' ;;
+  *"get service kafka-1 "*) printf '{"team":"theirs"}' ;;
+  *" delete "*) ;;
+  *) exit 1 ;;
+esac
+"""
+
+
+def test_on_kubernetes_a_pending_create_of_the_platform_is_deleted_and_another_owners_left(world):
+    stand_in(world.bin.parent, "kubectl", KUBECTL)
+    (world.project / f"Pulumi.{world.stack}.yaml").write_text(
+        "config:\n  factorhouse-local:engine: kubernetes\n  factorhouse-local:kubeContext: kind-team\n")
+    for kind in ("kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service",
+                 "kubernetes:core/v1:PersistentVolumeClaim"):
+        world.pending.append({"resource": {"urn": world.urn(kind, "kafka-1"), "type": kind,
+                                           "inputs": {"metadata": {"name": "kafka-1"}}}, "type": "creating"})
+    said = world.recover()
+    namespace = f"factorhouse-{world.stack}"
+    assert said == [
+        f"recovered: removed deployment kafka-1 of namespace {namespace}: made by an interrupted run, not in the state",
+        f"left alone: service kafka-1 exists in namespace {namespace} and is not this platform's; remove it "
+        f"(`kubectl --context kind-team --namespace {namespace} delete service kafka-1`) or use another namespace",
+        "recovered: cleared 3 pending operations of an interrupted run",
+    ]
+    kubectl_calls = [line for line in world.calls.read_text().splitlines() if line.startswith("kubectl")]
+    assert f"kubectl --context kind-team --namespace {namespace} delete deployment kafka-1 --wait=true" in kubectl_calls
+    assert not any("persistentvolumeclaim" in line for line in kubectl_calls)  # a claim is never touched

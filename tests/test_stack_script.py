@@ -67,7 +67,8 @@ def test_a_backend_url_from_the_environment_is_kept(world):
     env = {**env, "PULUMI_BACKEND_URL": "s3://team-state"}
     del env["PULUMI_CONFIG_PASSPHRASE"]  # not a local backend: no passphrase needed here
     assert stack.main(["up", "--stack", "alice", "--project-dir", str(project)], env=env, interactive=False) == 0
-    assert calls(log) == ["stack export --stack alice | backend=s3://team-state",
+    # not a local folder: no lock file to read, so it asks whether an update runs
+    assert calls(log) == ["stack ls --json | backend=s3://team-state", "stack export --stack alice | backend=s3://team-state",
                           "stack select --create alice | backend=s3://team-state",
                           "up --stack alice --refresh --yes | backend=s3://team-state"]
     assert not (project / ".pulumi-state").exists()

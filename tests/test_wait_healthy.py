@@ -107,3 +107,32 @@ def test_a_check_that_never_passes_fails_naming_the_container_and_its_output(slo
     message = failed_in_one_line(gate(container, timeout=3),
                                  f"{container} is not healthy after 3s (health: starting; ")
     assert "last check exited 3: broker not ready" in message
+
+
+def test_a_check_slower_than_its_own_timeout_does_not_pass(base_image):
+    container = start(base_image, "--health-cmd", "/bin/busybox sleep 3", "--health-interval", "30s",
+                      "--health-timeout", "1s", "--health-retries", "3")
+    try:
+        message = failed_in_one_line(gate(container, timeout=4), f"{container} is not healthy after 4s")
+        assert "last check timed out after 1s" in message
+    finally:
+        docker("rm", "-f", container)
+
+
+def test_a_dropped_connection_to_the_engine_is_tried_again(base_image, tmp_path):
+    """A docker CLI that fails its second call, as a dropped ssh connection does."""
+    import os
+    container = start(base_image, "--health-cmd", "/bin/busybox true", "--health-interval", "30s")
+    try:
+        real = subprocess.run(["sh", "-c", "command -v docker"], capture_output=True, text=True).stdout.strip()
+        flaky = tmp_path / "bin" / "docker"
+        flaky.parent.mkdir()
+        flaky.write_text(f'#!/bin/sh\nn=$(cat "{tmp_path}/n" 2>/dev/null || echo 0); echo $((n+1)) > "{tmp_path}/n"\n'
+                         f'if [ "$n" = 0 ]; then echo "ssh: Connection reset by peer" >&2; exit 1; fi\n'
+                         f'exec {real} "$@"\n')
+        flaky.chmod(0o755)
+        result = subprocess.run([sys.executable, str(SCRIPT), "--timeout", "20", container], capture_output=True,
+                                text=True, env={**os.environ, "PATH": f"{flaky.parent}:{os.environ['PATH']}"})
+        assert result.returncode == 0, result.stderr
+    finally:
+        docker("rm", "-f", container)
