@@ -71,7 +71,12 @@ class Report:
 
 
 def _run(command: list[str], env: Mapping[str, str], cwd: Optional[Path] = None) -> subprocess.CompletedProcess:
-    return subprocess.run(command, env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    """A command's result; a command that is not installed fails as a command would (127)."""
+    try:
+        return subprocess.run(command, env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True)
+    except FileNotFoundError as error:
+        return subprocess.CompletedProcess(command, 127, "", str(error))
 
 
 # -- 1. locks ---------------------------------------------------------------------------

@@ -360,3 +360,18 @@ def test_on_kubernetes_a_pending_create_of_the_platform_is_deleted_and_another_o
     kubectl_calls = [line for line in world.calls.read_text().splitlines() if line.startswith("kubectl")]
     assert f"kubectl --context kind-team --namespace {namespace} delete deployment kafka-1 --wait=true" in kubectl_calls
     assert not any("persistentvolumeclaim" in line for line in kubectl_calls)  # a claim is never touched
+
+
+def test_without_docker_or_kubectl_installed_it_finds_nothing_and_goes_on(world):
+    zookeeper = world.prefix + "zookeeper"
+    world.pending_create(CONTAINER, "zookeeper", zookeeper)
+    tools = world.bin.parent / "tools"  # what the stand-in pulumi needs, and no docker nor kubectl
+    tools.mkdir()
+    for tool in ("cat", "cp"):
+        (tools / tool).symlink_to(f"/bin/{tool}")
+    env = {**world.env, "PATH": f"{world.bin}:{tools}"}
+    world.write_state()
+    said = []
+    recover.recover("up", str(world.bin / "pulumi"), world.stack, env, world.project, world.state_folder,
+                    say=said.append)
+    assert said == ["recovered: cleared 1 pending operation of an interrupted run"]
