@@ -9,8 +9,10 @@ resources, in one namespace of the cluster that `kubeContext` names.
   Docker network; a one-shot is a Job that `pulumi up` waits for;
 - its data volumes are PersistentVolumeClaims of their own, kept on destroy (as Docker
   volumes are), each mounted through a `data` folder of the volume;
-- its files are a ConfigMap mounted at the same paths; its credentials a Secret that its
-  environment refers to, never a plain value of a manifest;
+- its files are a ConfigMap mounted read-only at the same paths (those holding
+  credentials, a login realm, a Secret); its credentials a Secret that its environment
+  refers to, never a plain value of a manifest;
+- a NetworkPolicy lets only the namespace's own pods reach its services;
 - its health check is a readiness probe running the same test at the check's interval,
   with a startup probe running it every second until the first pass, so that "healthy"
   (the Deployment ready, which Pulumi waits for) comes within a second of the service;
@@ -42,8 +44,6 @@ STOP_GRACE_SECONDS = 30  # as on Docker
 # How long `pulumi up` waits for a workload (its image pulled on a new node, then its
 # health check passed) and a service gets to pass its check before it is restarted
 START_SECONDS = 1200
-
-
 WAIT = {"pulumi.com/timeoutSeconds": str(START_SECONDS)}
 
 
