@@ -21,6 +21,7 @@ from typing import Optional
 import pulumi
 import pulumi_docker as docker
 
+from scripts.dockerenv import docker_cli
 from stacks.platform import Deployed, Wait
 from stacks.service import Service, is_credential
 from stacks.settings import Settings
@@ -123,8 +124,7 @@ class DockerEngine:
 
     def docker_cli(self) -> str:
         """The docker command a user types to reach this engine."""
-        host = self.settings.docker_host
-        return f"docker -H {host}" if host else "docker"
+        return docker_cli({"DOCKER_HOST": self.settings.docker_host})
 
     def volume(self, name: str, parent: Optional[pulumi.Resource]) -> docker.Volume:
         """A named volume for data. Kept when Pulumi deletes it (destroy, or
