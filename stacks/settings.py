@@ -1,8 +1,11 @@
 """The program's settings: read, validated and frozen before any resource is made.
 
-`Pulumi.yaml` declares every key (type, default, description). The Pulumi CLI applies
-those defaults itself, but the SDK does not, so unit tests under mocks would not see them:
-this module reads the declarations from the same file, so both see the same values.
+`Pulumi.yaml` declares every key (type, default, description). Before the program
+starts, the Pulumi CLI adds every declared default that the stack does not set to the
+configuration it hands the program, so the program cannot tell a key the user set from
+one at its default: every check here reads values, never presence (the one exception: a
+key that is not declared at all, which no default can explain). `cli_config` says what the
+CLI hands the program; the tests' harness runs the program on exactly that.
 """
 
 from __future__ import annotations
@@ -45,12 +48,25 @@ _SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]
 _PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$")  # os/arch[/variant]
 _REGISTRY = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
 
-# Settings that mean something on one engine only: given on the other, they are refused
-# (never ignored without a word).
+# Settings that mean something on one engine only: set to anything but their default on
+# the other engine, they are refused (never ignored without a word).
 ENGINE_KEYS = {
     "docker": ("bindAddress", "dockerHost"),
     "kubernetes": ("kubeContext", "namespace", "createNamespace", "storageClass", "imageRegistry", "imagePlatform"),
 }
+
+
+# Namespaces of the providers the program configures itself, with the settings that stand
+# for their keys: `docker:host` is `dockerHost`.
+PROVIDER_KEYS = {
+    "docker": {"host": "dockerHost"},
+    "kubernetes": {"context": "kubeContext", "namespace": "namespace"},
+    "command": {},
+}
+
+# Passwords whose defaults are everybody's: refused where others can reach the service
+# (ports published beyond this machine, a cluster), by the stack that uses them.
+DEFAULT_PASSWORDS = {"minioPassword": "analytics", "postgresPassword": "analytics"}
 
 
 class SettingsError(pulumi.RunError):
@@ -120,6 +136,39 @@ def declarations() -> dict[str, dict]:
 
 def _default(spec: dict) -> Any:
     return spec["value"] if "value" in spec else spec.get("default")
+
+
+def as_passed(value: Any) -> str:
+    """A config value as the CLI hands it to the program: a string as it is, anything else
+    (a boolean, a number, a list, a map) as compact JSON (`true`, `0`, `["kpow","flex"]`, `{}`)."""
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+def project_defaults(declared: Mapping[str, dict] | None = None) -> dict[str, str]:
+    """What the CLI adds to a stack's configuration before the program starts: every key of
+    Pulumi.yaml that has a `default` or a `value`, as `project:key`, whether or not the
+    stack sets it (the stack's own value then wins). So the program can never tell a key
+    the user set from one at its default (docs/engine.md, "Configuration")."""
+    declared = declarations() if declared is None else declared
+    return {f"{PROJECT}:{key}": as_passed(_default(spec)) for key, spec in declared.items()
+            if "default" in spec or "value" in spec}
+
+
+def stack_file_config(project_dir: Path, stack: str) -> dict[str, str]:
+    """The plain values that Pulumi.<stack>.yaml sets (`project:key` -> value as passed);
+    `secure:` values are left out (only the CLI can decrypt them)."""
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        return {}
+    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    return {(key if ":" in key else f"{PROJECT}:{key}"): as_passed(value) for key, value in config.items()
+            if not (isinstance(value, dict) and set(value) == {"secure"})}
+
+
+def cli_config(project_dir: Path, stack: str, declared: Mapping[str, dict] | None = None) -> dict[str, str]:
+    """The configuration the CLI hands the program of stack `stack`: Pulumi.yaml's defaults,
+    then what Pulumi.<stack>.yaml sets (secure values aside)."""
+    return {**project_defaults(declared), **stack_file_config(project_dir, stack)}
 
 
 def _typed(key: str, spec: dict, raw: str | None, errors: list[str]) -> Any:
@@ -199,54 +248,85 @@ def default_namespace(stack: str) -> str:
 
 
 def _given_keys() -> list[str]:
-    """The keys of this project that the stack sets (the engine passes them all)."""
+    """The keys of this project in the program's configuration. Under the CLI that is every
+    declared key with a default, set or not: presence says nothing about the user."""
     given = set(pulumi_config.CONFIG.get()) | set(pulumi_config.get_config_env())
     return sorted(k.split(":", 1)[1] for k in given if k.startswith(f"{PROJECT}:"))
 
 
-def load() -> Settings:
-    """Read every declared key, validate all of them, and return frozen settings; raise
-    SettingsError naming each bad key before anything else happens."""
-    errors: list[str] = []
-    declared = declarations()
-    given = _given_keys()
-    for key in given:
-        # a typo would otherwise be ignored without a word
+def _shown(value: Any) -> str:
+    """A value as the user writes it in `pulumi config set`: true/false, 'text', 10."""
+    return json.dumps(value) if isinstance(value, bool) else repr(value)
+
+
+# -- the checks, each of one meaning: (values, errors) -> what it derives --------------
+
+def _provider_keys() -> list[str]:
+    """Keys of the providers' own namespaces (`docker:host`) in the configuration. The CLI
+    passes them on, but they configure only default providers, and the program gives its
+    providers their settings itself: such a key would be ignored without a word."""
+    given = set(pulumi_config.CONFIG.get()) | set(pulumi_config.get_config_env())
+    return sorted(k for k in given if k.split(":", 1)[0] in PROVIDER_KEYS)
+
+
+def _read(declared: Mapping[str, dict], errors: list[str]) -> dict[str, Any]:
+    """Every declared key's value, typed (its default where the configuration lacks it); a
+    key that is not declared is refused (a typo would otherwise be ignored without a word),
+    and so is a key of a provider's namespace."""
+    for key in _given_keys():
         if key not in declared:
             errors.append(f"{key}: is not a setting of {PROJECT}; the settings are {', '.join(declared)}")
-    values = {
-        key: _typed(key, spec, pulumi.runtime.get_config(f"{PROJECT}:{key}"), errors)
-        for key, spec in declared.items()
-    }
+    for key in _provider_keys():
+        namespace = key.split(":", 1)[0]
+        instead = PROVIDER_KEYS[namespace].get(key.split(":", 1)[1])
+        errors.append(f"{key}: is not read (the program configures its {namespace} provider from its own settings); "
+                      + (f"use {instead} instead: " if instead else "")
+                      + f"remove it with `pulumi config rm {key}`")
+    return {key: _typed(key, spec, pulumi.runtime.get_config(f"{PROJECT}:{key}"), errors)
+            for key, spec in declared.items()}
 
+
+def _check_engine(values: dict, declared: Mapping[str, dict], errors: list[str]) -> None:
+    """`engine` is one of ENGINES, and a setting of the other engine is at its default. A
+    key at its default is fine whether or not the stack file names it: the CLI hands the
+    program every default, so the program cannot tell the two apart."""
     engine = values["engine"]
     _one_of("engine", engine, ENGINES, errors)
+    if engine not in ENGINES:
+        return
     for other, keys in ENGINE_KEYS.items():
-        if engine in ENGINES and other != engine:
-            for key in keys:
-                if key in given:
-                    errors.append(f"{key}: has no meaning with engine {engine} (it is a setting of engine {other}); "
-                                  f"remove it with `pulumi config rm {key}`")
+        for key in keys if other != engine else ():
+            if values[key] != _default(declared[key]):
+                errors.append(f"{key}: {_shown(values[key])} has no meaning with engine {engine} (it is a setting "
+                              f"of engine {other}); remove it with `pulumi config rm {key}`")
 
+
+def _chosen_stacks(values: dict, errors: list[str]) -> tuple[str, ...]:
+    """The stacks to run, in the fixed order of STACKS whatever order the user gave."""
     stacks = values["stacks"]
     if not stacks or not all(isinstance(s, str) for s in stacks):
         errors.append(f"stacks: {stacks!r} is not allowed; give a non-empty list from {', '.join(STACKS)}")
-        stacks = []
-    else:
-        unknown = [s for s in stacks if s not in STACKS]
-        if unknown:
-            errors.append(f"stacks: {', '.join(map(repr, unknown))} is not allowed; use any of {', '.join(STACKS)}")
-    # a fixed order, whatever order the user gave
-    chosen = tuple(s for s in STACKS if s in stacks)
+        return ()
+    unknown = [s for s in stacks if s not in STACKS]
+    if unknown:
+        errors.append(f"stacks: {', '.join(map(repr, unknown))} is not allowed; use any of {', '.join(STACKS)}")
+    return tuple(s for s in STACKS if s in stacks)
 
+
+def _check_choices(values: dict, errors: list[str]) -> None:
     _one_of("edition", values["edition"], EDITIONS, errors)
     _one_of("profile", values["profile"], PROFILES, errors)
     _one_of("kafkaMode", values["kafkaMode"], KAFKA_MODES, errors)
 
+
+def _exposed(values: dict, errors: list[str]) -> bool:
+    """Whether `bindAddress` publishes ports beyond this machine; also checks how clients
+    reach them (`hostAddress`, `portOffset`) and the names (`namePrefix`)."""
     try:
         exposed = not ipaddress.ip_address(values["bindAddress"]).is_loopback
     except ValueError:
-        errors.append(f"bindAddress: {values['bindAddress']!r} is not allowed; give an IP address of the host, such as 127.0.0.1 or 0.0.0.0")
+        errors.append(f"bindAddress: {values['bindAddress']!r} is not allowed; give an IP address of the host, "
+                      "such as 127.0.0.1 or 0.0.0.0")
         exposed = False
     address = values["hostAddress"]
     if not _HOSTNAME.match(address):
@@ -254,7 +334,6 @@ def load() -> Settings:
             ipaddress.ip_address(address)
         except ValueError:
             errors.append(f"hostAddress: {address!r} is not allowed; give an IP address or a host name")
-
     offset = values["portOffset"]
     low, high = PUBLISHED_PORTS
     if isinstance(offset, int) and not (1 <= low + offset and high + offset <= 65535):
@@ -262,34 +341,44 @@ def load() -> Settings:
             f"portOffset: {offset} is not allowed; published ports {low}..{high} must stay within 1..65535, "
             f"so use {1 - low}..{65535 - high}"
         )
+    if not _PREFIX.match(values["namePrefix"]):
+        errors.append(f"namePrefix: {values['namePrefix']!r} is not allowed; use lowercase letters, digits and '-', "
+                      "starting with a letter or digit")
+    return exposed
 
-    prefix = values["namePrefix"]
-    if not _PREFIX.match(prefix):
-        errors.append(f"namePrefix: {prefix!r} is not allowed; use lowercase letters, digits and '-', starting with a letter or digit")
 
+def _check_passwords(values: dict, declared: Mapping[str, dict], chosen: tuple[str, ...], exposed: bool,
+                     errors: list[str]) -> None:
+    """Credentials are not empty, MinIO's long enough, and a default password is refused
+    where others can reach the service: ports published beyond this machine, or a cluster."""
     for key in ("minioUser", "minioPassword", "postgresPassword"):
         if not values[key]:
             errors.append(f"{key}: an empty value is not allowed")
     if len(values["minioPassword"]) < 8:
         # MinIO refuses to start with a shorter root password
         errors.append("minioPassword: fewer than 8 characters is not allowed (MinIO refuses it)")
+    kubernetes = values["engine"] == "kubernetes"
+    if not (exposed or kubernetes):
+        return
+    why = ("with engine kubernetes (a cluster is shared, and not every network plugin enforces the "
+           "namespace's network policy)"
+           if kubernetes else f"when bindAddress {values['bindAddress']} publishes ports to other machines")
+    for key, stack in DEFAULT_PASSWORDS.items():
+        if stack in chosen and values[key] == _default(declared[key]):
+            errors.append(f"{key}: the default password is not allowed {why}; "
+                          f"set your own with `pulumi config set --secret {key} ...`")
 
-    if (exposed or engine == "kubernetes") and "analytics" in chosen:
-        # reachable beyond this machine, a default password is everybody's password
-        why = ("with engine kubernetes (a cluster is shared, and not every network plugin enforces the "
-               "namespace's network policy)"
-               if engine == "kubernetes" else
-               f"when bindAddress {values['bindAddress']} publishes ports to other machines")
-        for key in ("minioPassword", "postgresPassword"):
-            if values[key] == _default(declared[key]):
-                errors.append(f"{key}: the default password is not allowed {why}; "
-                              f"set your own with `pulumi config set --secret {key} ...`")
 
+def _check_docker(values: dict, errors: list[str]) -> None:
     host = values["dockerHost"]
     if host and not _DOCKER_HOST.match(host):
         errors.append(f"dockerHost: {host!r} is not allowed; give unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST, "
                       "or leave it empty for the default engine")
 
+
+def _check_kubernetes(values: dict, errors: list[str]) -> str:
+    """Checks the Kubernetes settings; returns the namespace (its default made from the
+    stack's name)."""
     namespace = values["namespace"] or default_namespace(pulumi.get_stack())
     if not _LABEL.match(namespace):
         errors.append(f"namespace: {namespace!r} is not allowed; use lowercase letters, digits and '-', "
@@ -304,45 +393,67 @@ def load() -> Settings:
     if values["imagePlatform"] and not _PLATFORM.match(values["imagePlatform"]):
         errors.append(f"imagePlatform: {values['imagePlatform']!r} is not allowed; give OS/ARCH as the nodes run, "
                       "e.g. linux/amd64 or linux/arm64 (`kubectl get nodes -o wide`)")
-    if engine == "kubernetes" and address not in ("localhost",) and not _is_loopback(address):
+    address = values["hostAddress"]
+    if values["engine"] == "kubernetes" and address != "localhost" and not _is_loopback(address):
         errors.append(f"hostAddress: {address!r} has no use with engine kubernetes: clients reach the services "
                       "through `make forward` on 127.0.0.1; remove it with `pulumi config rm hostAddress`")
     if values["kubeContext"] and re.search(r"\s", values["kubeContext"]):
         errors.append(f"kubeContext: {values['kubeContext']!r} is not allowed; give a context name "
                       "(`kubectl config get-contexts`), or leave it empty for the current one")
+    return namespace
 
+
+def _check_downloads(values: dict, errors: list[str]) -> None:
     mirror = values["downloadMirror"].rstrip("/")
     if mirror and not re.match(r"^(https?|file)://", mirror):
         errors.append(f"downloadMirror: {mirror!r} is not allowed; give an http://, https:// or file:// URL")
 
-    images = values["images"]
+
+def _images(values: dict, errors: list[str]) -> dict[str, str]:
+    """Every image key's image: the default of the edition and Kafka mode, or the override."""
     edition = values["edition"] if values["edition"] in EDITIONS else EDITIONS[0]
     kafka_mode = values["kafkaMode"] if values["kafkaMode"] in KAFKA_MODES else KAFKA_MODES[0]
     resolved = default_images(edition, kafka_mode)
-    for key, image in sorted(images.items()):
+    for key, image in sorted(values["images"].items()):
         if key not in DEFAULT_IMAGES:
             errors.append(f"images: {key!r} is not an image key; use any of {', '.join(DEFAULT_IMAGES)}")
         elif not isinstance(image, str) or not _IMAGE.match(image):
             errors.append(f"images.{key}: {image!r} is not an image reference such as repo/name:tag")
         else:
             resolved[key] = image
+    return dict(sorted(resolved.items()))
 
+
+def load() -> Settings:
+    """Read every declared key, validate all of them, and return frozen settings; raise
+    SettingsError naming each bad key (one line each) before anything else happens."""
+    errors: list[str] = []
+    declared = declarations()
+    values = _read(declared, errors)
+    _check_engine(values, declared, errors)
+    chosen = _chosen_stacks(values, errors)
+    _check_choices(values, errors)
+    exposed = _exposed(values, errors)
+    _check_passwords(values, declared, chosen, exposed, errors)
+    _check_docker(values, errors)
+    namespace = _check_kubernetes(values, errors)
+    _check_downloads(values, errors)
+    images = _images(values, errors)
     kpow_license = _license_file("kpowLicenseFile", values["kpowLicenseFile"], errors)
     flex_license = _license_file("flexLicenseFile", values["flexLicenseFile"], errors)
-
     if errors:
         raise SettingsError("\n".join(f"invalid config {e}" for e in errors))
 
     return Settings(
-        engine=engine,
+        engine=values["engine"],
         stacks=chosen,
         edition=values["edition"],
         kpow_license_file=kpow_license,
         flex_license_file=flex_license,
-        host_address=address,
+        host_address=values["hostAddress"],
         bind_address=values["bindAddress"],
-        port_offset=offset,
-        name_prefix=prefix,
+        port_offset=values["portOffset"],
+        name_prefix=values["namePrefix"],
         kafka_mode=values["kafkaMode"],
         pyflink=values["pyflink"],
         profile=values["profile"],
@@ -351,15 +462,15 @@ def load() -> Settings:
         minio_password=pulumi.Output.secret(values["minioPassword"]),
         postgres_password=pulumi.Output.secret(values["postgresPassword"]),
         spark_thrift_ports=values["sparkThriftPorts"],
-        docker_host=host,
+        docker_host=values["dockerHost"],
         kube_context=values["kubeContext"],
         namespace=namespace,
         create_namespace=values["createNamespace"],
         storage_class=values["storageClass"],
-        image_registry=registry,
+        image_registry=values["imageRegistry"].rstrip("/"),
         image_platform=values["imagePlatform"],
         follow_latest=values["followLatest"],
         download_cache=_cache_dir(values["downloadCache"]),
-        download_mirror=mirror,
-        images=MappingProxyType(dict(sorted(resolved.items()))),
+        download_mirror=values["downloadMirror"].rstrip("/"),
+        images=MappingProxyType(images),
     )

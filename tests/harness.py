@@ -320,6 +320,20 @@ def stand_in_engine(settings):
     return Identity("docker", ENGINE_ID, settings.docker_host or "(default)")
 
 
+CLI_ORGANIZATION = "organization"  # what the CLI names the organization on a self-managed backend
+
+
+def as_the_cli_passes(config: dict[str, str], secret_keys: tuple[str, ...], stack: str) -> tuple[dict, list]:
+    """The configuration and secret keys the CLI hands the program of stack `stack`:
+    Pulumi.yaml's defaults and `value:` entries for every key, then Pulumi.<stack>.yaml
+    of this checkout, then what the test sets (`config`: key -> value as the CLI passes
+    it, a string, with lists and maps as JSON); `secret_keys` are passed as the CLI
+    passes `--secret` keys, decrypted, with their names in the secret list."""
+    from stacks import settings
+    resolved = {**settings.cli_config(PROJECT_DIR, stack), **{f"{PROJECT}:{k}": v for k, v in config.items()}}
+    return resolved, [f"{PROJECT}:{k}" for k in secret_keys]
+
+
 def _run(config, secret_keys, stack, preview, command_stdout, exit_codes=None, last_outputs=None, reach=None,
          logs=None):
     mocks = Mocks(command_stdout, exit_codes, last_outputs, logs)
@@ -329,11 +343,10 @@ def _run(config, secret_keys, stack, preview, command_stdout, exit_codes=None, l
     monitor = Monitor(mocks)
     # a new root stack resource for every run (set_mocks keeps the old one, outputs and all)
     pulumi_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, logger=logger)
-    pulumi.runtime.set_all_config(
-        {f"{PROJECT}:{k}": v for k, v in (config or {}).items()},
-        [f"{PROJECT}:{k}" for k in secret_keys],
-    )
+    # as the CLI runs a program on a self-managed (file://) backend: organization "organization"
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, logger=logger,
+                             organization=CLI_ORGANIZATION)
+    pulumi.runtime.set_all_config(*as_the_cli_passes(config or {}, secret_keys, stack))
     exported: dict[str, Any] = {}
 
     @pulumi.runtime.test

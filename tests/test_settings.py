@@ -27,7 +27,7 @@ def test_every_key_is_declared_with_a_description_and_default():
         assert "default" in spec and "type" in spec, key
 
 
-def test_defaults_come_from_pulumi_yaml_without_the_cli():
+def test_defaults_come_from_pulumi_yaml():
     run = run_program()
     assert run.outputs["stacks"] == DECLARED["stacks"]["default"] == ["kpow", "flex", "analytics", "pinot"]
     kafka1 = run.container("kafka-1")
