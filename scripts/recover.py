@@ -35,10 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Optional
 
-import yaml
-
 from scripts.dockerenv import docker_cli, docker_env
-from stacks.settings import PROJECT, default_namespace
+from stacks.settings import PROJECT, cli_config, default_namespace
 
 LABEL = "dev.factorhouse.local"  # as engines/docker.py labels containers and the network
 CONTAINER = "docker:index/container:Container"
@@ -144,13 +142,13 @@ def update_in_progress(pulumi: str, stack: str, env: Mapping[str, str], cwd: Pat
 
 # -- 2-4. the state and the engine -------------------------------------------------------
 
-def stack_settings(project_dir: Path, stack: str) -> dict[str, object]:
-    """The stack's own settings (Pulumi.<stack>.yaml), without the project prefix."""
-    path = project_dir / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
-        return {}
-    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-    return {key.split(":", 1)[1]: value for key, value in config.items() if key.startswith(f"{PROJECT}:")}
+def stack_settings(project_dir: Path, stack: str) -> dict[str, str]:
+    """The settings the program of this stack runs with, without the project prefix, as
+    the CLI hands them to it: Pulumi.yaml's defaults, then what Pulumi.<stack>.yaml sets
+    (a key the stack file leaves out is at its default, never "unset")."""
+    prefix = f"{PROJECT}:"
+    return {key[len(prefix):]: value for key, value in cli_config(project_dir, stack).items()
+            if key.startswith(prefix)}
 
 
 def in_state(state: dict) -> list[dict]:
@@ -201,7 +199,7 @@ class Docker:
 
 def recover_docker(state: dict, stack: str, settings: dict, env: Mapping[str, str], action: str,
                    report: Report) -> None:
-    docker = Docker(str(settings.get("dockerHost") or ""), env)
+    docker = Docker(settings["dockerHost"], env)
     if not docker.answers():
         return  # the program says, in one line, that the engine does not answer
     ours = f"{PROJECT}/{stack}"
@@ -244,8 +242,8 @@ def recover_docker(state: dict, stack: str, settings: dict, env: Mapping[str, st
 
 
 def recover_kubernetes(state: dict, stack: str, settings: dict, env: Mapping[str, str], report: Report) -> None:
-    context = str(settings.get("kubeContext") or "")
-    namespace = str(settings.get("namespace") or default_namespace(stack))
+    context = settings["kubeContext"]
+    namespace = settings["namespace"] or default_namespace(stack)
     kubectl = ["kubectl", *(["--context", context] if context else []), "--namespace", namespace]
     for kind_type, kind in KUBERNETES_KINDS.items():
         for resource in pending_creates(state, kind_type):
@@ -295,7 +293,7 @@ def recover(action: str, pulumi: str, stack: str, env: Mapping[str, str], projec
     except json.JSONDecodeError:
         return
     settings = stack_settings(project_dir, stack)
-    if settings.get("engine") == "kubernetes":
+    if settings["engine"] == "kubernetes":
         recover_kubernetes(state, stack, settings, env, report)
     else:
         recover_docker(state, stack, settings, env, action, report)

@@ -375,3 +375,14 @@ def test_without_docker_or_kubectl_installed_it_finds_nothing_and_goes_on(world)
     recover.recover("up", str(world.bin / "pulumi"), world.stack, env, world.project, world.state_folder,
                     say=said.append)
     assert said == ["recovered: cleared 1 pending operation of an interrupted run"]
+
+
+def test_recovery_reads_the_settings_as_the_program_gets_them_defaults_included(tmp_path):
+    # no stack file: every key at its Pulumi.yaml default, as the CLI hands them over
+    defaults = recover.stack_settings(tmp_path, "new")
+    assert defaults["engine"] == "docker" and defaults["dockerHost"] == "" and defaults["namespace"] == ""
+    (tmp_path / "Pulumi.new.yaml").write_text(
+        "config:\n  factorhouse-local:engine: kubernetes\n  factorhouse-local:createNamespace: false\n"
+        "  factorhouse-local:postgresPassword:\n    secure: v1:abc\n")
+    given = recover.stack_settings(tmp_path, "new")
+    assert given == {**defaults, "engine": "kubernetes", "createNamespace": "false"}
