@@ -228,7 +228,7 @@ class DockerEngine:
             exited = pulumi.Output.all(container.exit_code, container.container_logs).apply(
                 lambda result: self._check_exit(name, *result))
             waits["completed"] = Wait((container,), (exited,))
-        return Deployed(service.name, container.id, waits)
+        return Deployed(service.name, container.id, name, waits)
 
     def _check_exit(self, name: str, exit_code: Optional[float], logs: Optional[str]) -> str:
         if exit_code is None or int(exit_code) != 0:

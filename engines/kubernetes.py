@@ -315,7 +315,7 @@ class KubernetesEngine:
             waits["healthy"] = ready
         identity = pulumi.Output.all(deployment.metadata.uid, deployment.metadata.generation).apply(
             lambda parts: "/".join(str(p) for p in parts))
-        return Deployed(service.name, identity, waits)
+        return Deployed(service.name, identity, service.name, waits)
 
     def _job(self, service: Service, labels, pod, parent, depends_on) -> Deployed:
         """A one-shot: a Job run once, without retries, which Pulumi waits for until it
@@ -328,4 +328,4 @@ class KubernetesEngine:
             opts=self._opts(parent, depends_on=depends_on, delete_before_replace=True),
         )
         done = Wait((job,))
-        return Deployed(service.name, job.metadata.uid, {"started": done, "completed": done})
+        return Deployed(service.name, job.metadata.uid, service.name, {"started": done, "completed": done})

@@ -19,11 +19,17 @@ def build(settings: Settings, engine: Engine) -> Platform:
     platform = Platform(settings, engine)
     platform.outputs["stacks"] = list(settings.stacks)
     summary = []
+    services = {}
     for name, stack_class in STACK_CLASSES.items():
         if settings.runs(name):
             before = set(platform.services)
             platform.outputs.update(stack_class(platform).outputs)
-            summary.append(f"{name}: {', '.join(n for n in platform.services if n not in before)}")
+            made = [n for n in platform.services if n not in before]
+            services.update({n: platform.service_output(n, name) for n in made})
+            summary.append(f"{name}: {', '.join(made)}")
+    # every service that runs, for the tools that ask the engine about them (make ps,
+    # make check): read from the stack, never from a list of their own
+    platform.outputs["services"] = services
     platform.outputs.update(engine.outputs())
     platform.outputs["summary"] = (
         f"{engine.describe(len(platform.services))} "

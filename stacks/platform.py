@@ -40,6 +40,7 @@ class Deployed:
 
     name: str
     id: pulumi.Output[str]  # changes whenever the service is made anew (a replacement)
+    workload: str  # what the engine calls it: the container's name, the Deployment's or Job's
     # condition -> what a dependent waits for: "started" always; "healthy" when the
     # service has a health check; "completed" when it is a one-shot
     waits: Mapping[str, Wait] = field(default_factory=dict)
@@ -67,6 +68,7 @@ class Platform:
         self.work_dir: Path = PROJECT_DIR / ".work" / pulumi.get_stack()
         self.outputs: dict[str, pulumi.Input] = {}
         self.services: dict[str, Deployed] = {}
+        self.descriptions: dict[str, Service] = {}
 
     def _after(self, service: Service) -> Wait:
         """What a service waits for, from its `depends_on` (in name order)."""
@@ -89,7 +91,20 @@ class Platform:
             raise ValueError(f"{service.name} is made twice")
         deployed = self.engine.run(service, parent, self._after(service))
         self.services[service.name] = deployed
+        self.descriptions[service.name] = service
         return deployed
+
+    def addresses(self, name: str) -> list[str]:
+        """HOST:PORT of each port a service publishes, as a client on the user's machine
+        reaches it (the host address, the offset port), in the service's order."""
+        s = self.settings
+        return [f"{s.host_address}:{s.port(host)}" for host, _ in self.descriptions[name].ports]
+
+    def service_output(self, name: str, stack: str) -> dict:
+        """What the `services` output says of one service: the stack that runs it, what the
+        engine calls it, whether it is a one-shot, and where clients reach it."""
+        return {"stack": stack, "workload": self.services[name].workload,
+                "oneShot": self.descriptions[name].one_shot, "addresses": self.addresses(name)}
 
     def shared(self, service: Service) -> Deployed:
         """A service that more than one stack uses (Zookeeper): made once, as a child of

@@ -111,3 +111,23 @@ def test_outputs_list_what_runs():
     assert lite.outputs["summary"] == (
         "8 containers on network a-factorhouse (lite profile, trial edition) - "
         "kpow: zookeeper, kafka-1, schema, connect, kpow; pinot: pinot-controller, pinot-broker, pinot-server")
+
+
+def test_the_services_output_lists_every_service_that_runs_with_its_stack_name_and_addresses():
+    run = run_program({"namePrefix": "a-", "portOffset": "100", "profile": "lite",
+                       "stacks": json.dumps(["kpow", "analytics", "pinot"])})
+    services = run.outputs["services"]
+    assert set(services) == set(run.containers)  # every container, nothing else
+    assert services["kafka-1"] == {"stack": "kpow", "workload": "a-kafka-1", "oneShot": False,
+                                   "addresses": ["127.0.0.1:9192"]}
+    assert services["zookeeper"]["stack"] == "kpow"  # shared: under the first stack that runs it
+    assert services["minio"]["addresses"] == ["127.0.0.1:9100", "127.0.0.1:9101"]
+    assert services["mc"] == {"stack": "analytics", "workload": "a-mc", "oneShot": True, "addresses": []}
+    assert services["kpow"]["workload"] == "a-kpow-ee"
+    for name, service in services.items():
+        assert service["workload"] == run.container(name)["name"]
+        assert service["addresses"] == [f"127.0.0.1:{host}" for _, host, _ in run.ports(name)]
+    k8s = run_program({"engine": "kubernetes", "minioPassword": "minio-k8s", "postgresPassword": "pg-k8s",
+                       "stacks": json.dumps(["analytics"])}).outputs["services"]
+    assert k8s["minio"] == {"stack": "analytics", "workload": "minio", "oneShot": False,
+                            "addresses": ["127.0.0.1:9000", "127.0.0.1:9001"]}
