@@ -323,19 +323,23 @@ def stand_in_engine(settings):
 CLI_ORGANIZATION = "organization"  # what the CLI names the organization on a self-managed backend
 
 
-def as_the_cli_passes(config: dict[str, str], secret_keys: tuple[str, ...], stack: str) -> tuple[dict, list]:
+def as_the_cli_passes(config: dict[str, str], secret_keys: tuple[str, ...], stack: str,
+                      stack_dir: Path | None = None) -> tuple[dict, list]:
     """The configuration and secret keys the CLI hands the program of stack `stack`:
-    Pulumi.yaml's defaults and `value:` entries for every key, then Pulumi.<stack>.yaml
-    of this checkout, then what the test sets (`config`: key -> value as the CLI passes
-    it, a string, with lists and maps as JSON); `secret_keys` are passed as the CLI
-    passes `--secret` keys, decrypted, with their names in the secret list."""
+    Pulumi.yaml's defaults and `value:` entries for every key, then the stack file
+    Pulumi.<stack>.yaml of `stack_dir` (none by default: the stack files of the project
+    folder are the user's, never the tests'), then what the test sets (`config`: key ->
+    value as the CLI passes it, a string, with lists and maps as JSON); `secret_keys` are
+    passed as the CLI passes `--secret` keys, decrypted, with their names in the secret
+    list."""
     from stacks import settings
-    resolved = {**settings.cli_config(PROJECT_DIR, stack), **{f"{PROJECT}:{k}": v for k, v in config.items()}}
+    resolved = settings.cli_config(stack_dir, stack) if stack_dir else settings.project_defaults()
+    resolved.update({f"{PROJECT}:{k}": v for k, v in config.items()})
     return resolved, [f"{PROJECT}:{k}" for k in secret_keys]
 
 
 def _run(config, secret_keys, stack, preview, command_stdout, exit_codes=None, last_outputs=None, reach=None,
-         logs=None):
+         logs=None, stack_dir=None):
     mocks = Mocks(command_stdout, exit_codes, last_outputs, logs)
     errors = _ErrorLog()
     logger = logging.getLogger(f"pulumi-mocks-{id(errors)}")
@@ -346,7 +350,7 @@ def _run(config, secret_keys, stack, preview, command_stdout, exit_codes=None, l
     # as the CLI runs a program on a self-managed (file://) backend: organization "organization"
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, logger=logger,
                              organization=CLI_ORGANIZATION)
-    pulumi.runtime.set_all_config(*as_the_cli_passes(config or {}, secret_keys, stack))
+    pulumi.runtime.set_all_config(*as_the_cli_passes(config or {}, secret_keys, stack, stack_dir))
     exported: dict[str, Any] = {}
 
     @pulumi.runtime.test
@@ -368,10 +372,11 @@ def _run(config, secret_keys, stack, preview, command_stdout, exit_codes=None, l
 def run_program(config: dict[str, str] | None = None, secret_keys: tuple[str, ...] = (),
                 stack: str = "dev", preview: bool = False, command_stdout: dict[str, str] | None = None,
                 exit_codes: dict[str, int] | None = None, last_outputs: dict | None = None, reach=None,
-                logs: dict[str, str] | None = None) -> Run:
+                logs: dict[str, str] | None = None, stack_dir: Path | None = None) -> Run:
     """Run __main__.py under mocks with the given config (values as the CLI passes them:
     strings, and lists and maps as JSON); exit_codes are those of one-shot containers;
     last_outputs what the stack's last `up` exported; reach stands in for
     engines.reach.reach (default: an engine that answers ENGINE_ID); logs what one-shot
-    containers logged."""
-    return Run(*_run(config, secret_keys, stack, preview, command_stdout, exit_codes, last_outputs, reach, logs))
+    containers logged; stack_dir a folder whose Pulumi.<stack>.yaml is the stack's file."""
+    return Run(*_run(config, secret_keys, stack, preview, command_stdout, exit_codes, last_outputs, reach, logs,
+                     stack_dir))

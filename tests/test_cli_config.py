@@ -58,6 +58,13 @@ def test_the_stack_file_wins_over_the_defaults_and_the_stack_over_both(tmp_path)
     assert settings.cli_config(tmp_path, "bob") == settings.project_defaults()
 
 
+def test_a_test_can_give_its_stack_a_stack_file(tmp_path):
+    (tmp_path / "Pulumi.alice.yaml").write_text(f"config:\n  {PROJECT}:namePrefix: alice-\n")
+    run = run_program({"portOffset": "100"}, stack="alice", stack_dir=tmp_path)
+    assert run.container("kafka-1")["name"] == "alice-kafka-1"
+    assert run.ports("kafka-1") == [("127.0.0.1", 9192, 9192)]
+
+
 def test_every_test_runs_the_program_on_the_configuration_the_cli_gives():
     run_program({"profile": "lite"}, stack="alice")
     seen = pulumi.runtime.config.CONFIG.get()
@@ -126,7 +133,7 @@ def test_the_plan_is_the_same_whether_the_defaults_are_passed_or_not(config, mon
     as_cli = plan(run_program(config))
     # as the mocks alone would run it: only the keys the stack sets
     monkeypatch.setattr(harness, "as_the_cli_passes",
-                        lambda config, secret, stack: ({f"{PROJECT}:{k}": v for k, v in config.items()}, []))
+                        lambda config, secret, stack, stack_dir: ({f"{PROJECT}:{k}": v for k, v in config.items()}, []))
     assert plan(run_program(config)) == as_cli
 
 
