@@ -24,7 +24,7 @@ import pulumi_docker as docker
 from scripts.dockerenv import docker_cli
 from stacks.platform import Deployed, Wait
 from stacks.service import Service, is_credential
-from stacks.settings import Settings
+from stacks.settings import Settings, stack_label as settings_stack_label
 from stacks.setup import health_gate
 
 from .images import Image, Images, is_latest
@@ -48,8 +48,9 @@ def log_lines(logs: Optional[str]) -> list[str]:
 
 
 def stack_label() -> str:
-    """The value of a container's `dev.factorhouse.local.stack` label: project/stack."""
-    return f"{pulumi.get_project()}/{pulumi.get_stack()}"
+    """The value of a container's or data volume's `dev.factorhouse.local.stack` label:
+    project/stack."""
+    return settings_stack_label(pulumi.get_stack())
 
 
 def go_duration(seconds: int) -> str:
@@ -127,13 +128,19 @@ class DockerEngine:
         return docker_cli({"DOCKER_HOST": self.settings.docker_host})
 
     def volume(self, name: str, parent: Optional[pulumi.Resource]) -> docker.Volume:
-        """A named volume for data. Kept when Pulumi deletes it (destroy, or
-        persistData turned off): data is only ever removed by the user."""
+        """A named volume for data, labelled as data and with the stack it belongs to
+        (`make drop-data` removes exactly this stack's). Kept when Pulumi deletes it
+        (destroy, or persistData turned off): data is only ever removed by the user."""
         return docker.Volume(
             f"volume-{name}",
             name=self.settings.name(name),
-            labels=[docker.VolumeLabelArgs(label=LABEL, value="data")],
-            opts=self._opts(parent=parent, retain_on_delete=True),
+            labels=[docker.VolumeLabelArgs(label=LABEL, value="data"),
+                    docker.VolumeLabelArgs(label=f"{LABEL}.stack", value=stack_label())],
+            # Labels replace a volume, and Docker hands back a volume whose name exists
+            # with the labels it was made with, which the provider reads back: a volume
+            # made before it carried its stack would be "replaced" on every `up`, never
+            # changing. So labels are only given when a volume is made (docs/engine.md).
+            opts=self._opts(parent=parent, retain_on_delete=True, ignore_changes=["labels"]),
         )
 
     @staticmethod

@@ -32,7 +32,7 @@ import pulumi_kubernetes as k8s
 
 from stacks.platform import Deployed, Wait
 from stacks.service import Service, is_credential
-from stacks.settings import Settings
+from stacks.settings import Settings, kubernetes_stack_label
 
 from .images import Image, Images, is_latest
 from .reach import Identity
@@ -184,7 +184,11 @@ class KubernetesEngine:
             # Pulumi's own wait for a claim cannot tell a kept claim that is bound from one
             # that never will be, and needs to read storage classes; the Deployment that
             # mounts it waits until it is bound
-            metadata=self._meta(name, {**self.labels, LABEL: "data"}, annotations={"pulumi.com/skipAwait": "true"}),
+            # labelled as data and with the stack it belongs to (`make drop-data` removes
+            # exactly this stack's); a label is metadata, updated in place, so a kept claim
+            # made before gets it on the next `up`
+            metadata=self._meta(name, {**self.labels, LABEL: "data", f"{LABEL}/stack": kubernetes_stack_label(
+                pulumi.get_stack())}, annotations={"pulumi.com/skipAwait": "true"}),
             spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
                 access_modes=["ReadWriteOnce"],
                 resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": VOLUME_SIZE}),

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Optional
 
 from scripts.dockerenv import docker_cli, docker_env
-from stacks.settings import PROJECT, cli_config, default_namespace
+from stacks.settings import PROJECT, cli_config, default_namespace, stack_label
 
 LABEL = "dev.factorhouse.local"  # as engines/docker.py labels containers and the network
 CONTAINER = "docker:index/container:Container"
@@ -202,7 +202,7 @@ def recover_docker(state: dict, stack: str, settings: dict, env: Mapping[str, st
     docker = Docker(settings["dockerHost"], env)
     if not docker.answers():
         return  # the program says, in one line, that the engine does not answer
-    ours = f"{PROJECT}/{stack}"
+    ours = stack_label(stack)
     # what the state holds as made (a replacement interrupted after its delete keeps
     # the old container, marked, whose id is gone)
     made = {r.get("id"): r for r in in_state(state) if r.get("type") == CONTAINER and not r.get("pendingReplacement")}

@@ -10,6 +10,7 @@ CLI hands the program; the tests' harness runs the program on exactly that.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import os
@@ -44,6 +45,7 @@ _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9]
 _DOCKER_HOST = re.compile(r"^(unix:///\S+|(tcp|ssh)://[^\s/]+/?|npipe://\S+)$")
 _IMAGE = re.compile(r"^[a-z0-9][A-Za-z0-9._/:@-]*$")
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")  # a Kubernetes name (RFC 1123 label)
+_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")  # a Kubernetes label's value
 _SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 _PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$")  # os/arch[/variant]
 _REGISTRY = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
@@ -245,6 +247,26 @@ def default_namespace(stack: str) -> str:
     """factorhouse-<stack>, made a Kubernetes name: lowercase letters, digits and '-'."""
     name = re.sub(r"[^a-z0-9-]+", "-", f"factorhouse-{stack}".lower())[:63]
     return name.strip("-")
+
+
+def stack_label(stack: str) -> str:
+    """Whose a Docker container or data volume is: the value of its label
+    `dev.factorhouse.local.stack`, `<project>/<stack>` (e.g. `factorhouse-local/dev`)."""
+    return f"{PROJECT}/{stack}"
+
+
+def kubernetes_stack_label(stack: str) -> str:
+    """Whose a claim is: the value of its label `factorhouse.local/stack`. A Kubernetes
+    label value has at most 63 characters, letters, digits, '-', '_' and '.', beginning
+    and ending with a letter or digit (no '/'): `<project>.<stack>`
+    (`factorhouse-local.dev`) where that is one; else (a stack name of more than 45
+    characters, or ending in '-', '_' or '.') its first 52 characters made valid, '-' and
+    10 hex digits of the SHA-256 of `<project>.<stack>`, so two stacks never share one."""
+    value = f"{PROJECT}.{stack}"
+    if _LABEL_VALUE.match(value):
+        return value
+    head = re.sub(r"[^A-Za-z0-9_.-]+", "-", value)[:52].rstrip("-_.")
+    return f"{head}-{hashlib.sha256(value.encode()).hexdigest()[:10]}"
 
 
 def _given_keys() -> list[str]:

@@ -94,6 +94,22 @@ def test_fixed_names_are_replaced_delete_first(runs):
     assert all(v.retain_on_delete for v in run.of_type(VOLUME))
 
 
+def test_data_volumes_carry_their_stack_and_are_never_replaced_for_their_labels():
+    run = run_program({"namePrefix": "alice-"}, stack="alice")
+    volumes = run.of_type(VOLUME)
+    assert volumes
+    for volume in volumes:
+        assert volume["name"].startswith("alice-")
+        assert volume["labels"] == [{"label": "dev.factorhouse.local", "value": "data"},
+                                    {"label": "dev.factorhouse.local.stack", "value": "factorhouse-local/alice"}]
+        # labels replace a volume and Docker keeps an existing volume's own: a volume made
+        # before it carried its stack would be "replaced" on every `up` without this
+        assert volume.ignore_changes == ["labels"] and volume.retain_on_delete
+    # the containers carry the same stack label (recover.py and drop_data.py match on it)
+    labels = {(l["label"], l["value"]) for l in run.container("kafka-1")["labels"]}
+    assert ("dev.factorhouse.local.stack", "factorhouse-local/alice") in labels
+
+
 def test_every_docker_resource_uses_one_explicit_provider_for_the_default_engine(runs):
     run = runs[tuple(STACKS)]
     [provider] = run.of_type("pulumi:providers:docker")

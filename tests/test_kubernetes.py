@@ -6,6 +6,7 @@ every manifest validates against the Kubernetes schemas of the versions we suppo
 
 import itertools
 import json
+import re
 import shlex
 
 import kubernetes_validate
@@ -196,6 +197,11 @@ def test_the_workloads_services_and_claims(runs):
         assert claim.retain_on_delete and run.provider_of(claim) is keeper
         if claim.type == CLAIM:
             assert claim["spec"] == {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}}
+            # whose data it is: `make drop-data` deletes exactly this stack's claims
+            assert claim["metadata"]["labels"] == {"app.kubernetes.io/part-of": "factorhouse-local",
+                                                   "app.kubernetes.io/managed-by": "pulumi",
+                                                   "factorhouse.local": "data",
+                                                   "factorhouse.local/stack": "factorhouse-local.dev"}
     assert keeper["upsertExistingObjects"] == "true"  # provider settings arrive as strings
     main = [p for p in run.of_type(PROVIDER) if p.name == "kubernetes"][0]
     assert "upsertExistingObjects" not in main.inputs
@@ -503,3 +509,25 @@ def test_settings_refused_on_a_cluster(extra, key, words):
     assert f"invalid config {key}: " in message
     for word in words:
         assert word in message
+
+
+def test_a_claims_stack_label_is_a_valid_label_value_for_any_stack_name():
+    from stacks.settings import kubernetes_stack_label
+    value = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")  # Kubernetes' rule, at most 63
+    assert kubernetes_stack_label("dev") == "factorhouse-local.dev"
+    assert kubernetes_stack_label("alice.k8s_1") == "factorhouse-local.alice.k8s_1"
+    longest_plain = "a" * 45
+    assert kubernetes_stack_label(longest_plain) == f"factorhouse-local.{longest_plain}"
+    names = ["a" * 46, "a" * 46 + "b", "a" * 100, "dev-", "dev_", "dev.", "x" * 44 + "-", "Alice"]
+    made = [kubernetes_stack_label(name) for name in names]
+    for name, label in zip(names, made):
+        assert value.match(label) and len(label) <= 63, (name, label)
+        assert label == kubernetes_stack_label(name)  # the same on every run
+    assert len(set(made)) == len(made)  # never two stacks' claims under one label
+
+
+def test_a_stacks_claims_carry_its_own_label():
+    run = run_program({**K8S, "stacks": json.dumps(["analytics"])}, stack="alice-k8s")
+    claims = run.of_type(CLAIM)
+    assert claims and {c["metadata"]["labels"]["factorhouse.local/stack"] for c in claims} == {
+        "factorhouse-local.alice-k8s"}
