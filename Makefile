@@ -3,10 +3,10 @@ VENV := venv
 STACK ?= dev
 
 .DEFAULT_GOAL := help
-.PHONY: help up preview down forward test install
+.PHONY: help up preview down forward drop-data test install
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "  (STACK=name picks a stack, default dev)"
 
 install: $(VENV)/.installed ## make the virtualenv with the pinned dependencies
@@ -27,6 +27,9 @@ down: install ## destroy the stack's containers and network (data volumes are ke
 
 forward: install ## engine kubernetes: run the port forwards to every service until Ctrl-C
 	$(VENV)/bin/python scripts/stack.py forward --stack $(STACK)
+
+drop-data: install ## after `make down`: delete this stack's data volumes or claims, asking first (YES=1: without)
+	$(VENV)/bin/python scripts/drop_data.py --stack $(STACK) $(if $(filter 1 yes true,$(YES)),--yes) $(if $(filter 1 yes true,$(LEGACY)),--legacy)
 
 # no bytecode, no pytest cache: the tests leave the project folder as they found it
 test: install ## run the tests

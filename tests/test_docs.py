@@ -28,11 +28,24 @@ def test_every_setting_is_in_the_readme_table_with_its_default():
             assert shown.startswith(f"`{str(default).lower() if isinstance(default, bool) else default}`"), key
 
 
+def make_targets() -> set[str]:
+    targets = set(re.findall(r"^([\w -]+):", (PROJECT_DIR / "Makefile").read_text(), re.M))
+    return {t for line in targets for t in line.split()}
+
+
 def test_the_readme_commands_are_make_targets():
-    targets = set(re.findall(r"^([\w ]+):", (PROJECT_DIR / "Makefile").read_text(), re.M))
-    targets = {t for line in targets for t in line.split()}
-    for command in set(re.findall(r"make (\w+)", README)):
+    targets = make_targets()
+    assert "drop-data" in targets
+    for command in set(re.findall(r"make ([\w-]*\w)", README)):
         assert command in targets, command
+
+
+def test_make_help_lists_every_described_target():
+    described = re.findall(r"^([a-z][\w-]*):.*## (.+)$", (PROJECT_DIR / "Makefile").read_text(), re.M)
+    shown = subprocess.run(["make", "--no-print-directory", "help"], cwd=PROJECT_DIR, capture_output=True,
+                           text=True, check=True).stdout
+    listed = dict(re.findall(r"^  make (\S+) +(.+)$", shown, re.M))
+    assert listed == dict(described)
 
 
 def test_the_benchmark_runs_and_its_warm_run_makes_no_request():
