@@ -3,7 +3,7 @@ VENV := venv
 STACK ?= dev
 
 .DEFAULT_GOAL := help
-.PHONY: help up preview down forward drop-data test install
+.PHONY: help up preview down forward tunnel drop-data test install
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,6 +27,9 @@ down: install ## destroy the stack's containers and network (data volumes are ke
 
 forward: install ## engine kubernetes: run the port forwards to every service until Ctrl-C
 	$(VENV)/bin/python scripts/stack.py forward --stack $(STACK)
+
+tunnel: install ## engine docker on a server: print the ssh command tunnelling every port the stack publishes
+	@$(VENV)/bin/python scripts/tunnel.py --stack $(STACK) $(if $(SSH),--ssh $(SSH))
 
 drop-data: install ## after `make down`: delete this stack's data volumes or claims, asking first (YES=1: without)
 	$(VENV)/bin/python scripts/drop_data.py --stack $(STACK) $(if $(filter 1 yes true,$(YES)),--yes) $(if $(filter 1 yes true,$(LEGACY)),--legacy)
