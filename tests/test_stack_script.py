@@ -47,6 +47,22 @@ def test_the_project_file_names_a_local_backend_in_the_project():
     assert (PROJECT_DIR / ".pulumi-state" / ".gitkeep").is_file()
 
 
+def test_no_stack_file_is_committed_and_git_ignores_them():
+    # a stack file gets the passphrase's `encryptionsalt:` on the first run: committed, it
+    # would dirty every clone's tree and tie teammates to one passphrase
+    import subprocess
+
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", "-C", str(PROJECT_DIR), *args], capture_output=True, text=True)
+
+    if shutil.which("git") is None or git("rev-parse", "--git-dir").returncode != 0:
+        pytest.skip("not a git checkout")
+    assert git("ls-files", "Pulumi.*.yaml").stdout == ""
+    for stack_file in ("Pulumi.dev.yaml", "Pulumi.alice-k8s.yaml"):
+        assert git("check-ignore", "--no-index", "--quiet", stack_file).returncode == 0, stack_file
+    assert git("check-ignore", "--no-index", "--quiet", "Pulumi.yaml").returncode == 1  # the project file is not
+
+
 def test_first_up_creates_the_stack_in_the_projects_backend_and_refreshes(world):
     project, env, log = world
     assert stack.main(["up", "--project-dir", str(project)], env=env, interactive=False) == 0
