@@ -236,7 +236,7 @@ def check_stopped(stack: str, engine, env: Mapping[str, str], project_dir: Path)
     down = f"`make down STACK={stack}` first, then this again"
     count = resources_in_state(stack, env, project_dir)
     if count:
-        raise Refused(f"stack {stack} still has {count} resources in its state: {down}")
+        raise Refused(f"stack {stack} still has {_count(count, 'resource')} in its state: {down}")
     running = engine.running()
     if running:
         raise Refused(f"stack {stack} still has {', '.join(running)} on {engine.where}: {down}")

@@ -225,7 +225,7 @@ def test_a_stack_whose_state_still_has_resources_is_refused(shared, capsys):
     code, said = shared.drop(stack, "--yes")
     assert code == 2 and said == [] and shared.remaining() == {volume}
     assert capsys.readouterr().err.splitlines() == [
-        f"stack {stack} still has 1 resources in its state: `make down STACK={stack}` first, then this again"]
+        f"stack {stack} still has 1 resource in its state: `make down STACK={stack}` first, then this again"]
     # after `make down` the state holds nothing (the stack resource and providers aside)
     shared.state(stack, [{"type": "pulumi:pulumi:Stack", "urn": "stack"}])
     code, said = shared.drop(stack, "--yes")
