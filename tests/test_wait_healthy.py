@@ -28,10 +28,10 @@ def failed_in_one_line(result: subprocess.CompletedProcess, start: str) -> str:
     return message
 
 
-def start(base_image, *check: str) -> str:
+def start(base_image, *check: str, command: tuple[str, ...] = ("/bin/busybox", "sleep", "300")) -> str:
     name = f"fhl-test-health-{uuid.uuid4().hex[:8]}"
     docker("run", "-d", "--name", name, "--network", "none", "--label", "fhl-test=health", *check,
-           base_image, "/bin/busybox", "sleep", "300", check=True)
+           base_image, *command, check=True)
     return name
 
 
@@ -100,6 +100,27 @@ def test_a_service_ready_at_once_is_healthy_within_seconds_whatever_its_interval
     # Docker itself has not run a check yet: the gate ran the container's own one
     status = docker("inspect", "--format", "{{.State.Health.Status}}", container).stdout.strip()
     assert status == "starting"
+
+
+def test_a_service_ready_after_a_while_is_healthy_within_a_second_of_it(base_image):
+    """The gate's pace, not Docker's: the check fails at first and passes once the
+    service is ready (/tmp/ok, 1.5 s after the start); Docker's own first check is 30 s
+    away, and the gate reports it healthy within about a second of ready."""
+    started = time.monotonic()
+    container = start(base_image, "--health-cmd", "test -f /tmp/ok", "--health-interval", "30s",
+                      "--health-retries", "3",
+                      command=("/bin/sh", "-c", "/bin/busybox sleep 1.5; /bin/busybox touch /tmp/ok; "
+                                                "exec /bin/busybox sleep 300"))
+    try:
+        passed = gate(container, timeout=60)
+        took = time.monotonic() - started
+        assert passed.returncode == 0, passed.stderr
+        assert 1.5 <= took < 4, (took, passed.stdout)  # never before ready; within about a second of it
+        assert passed.stdout.startswith(f"{container} is healthy: its health check passed")
+        status = docker("inspect", "--format", "{{.State.Health.Status}}", container).stdout.strip()
+        assert status == "starting"  # Docker has not checked yet
+    finally:
+        docker("rm", "-f", container)
 
 
 def test_a_check_that_never_passes_fails_naming_the_container_and_its_output(slow_interval):
