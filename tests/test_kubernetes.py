@@ -442,6 +442,26 @@ def test_manifests_cover_every_kind(all_manifests):
                      "NetworkPolicy"}
 
 
+def test_every_probed_container_is_probed_every_second_until_it_first_passes_for_the_whole_wait(all_manifests):
+    """In every manifest of every case: a container with a health check has a startup
+    probe at most 1 s apart (the readiness probe, at the check's own interval, runs only
+    once it passed), allowed to fail for as long as Pulumi waits for the workload."""
+    probed = 0
+    for manifest in all_manifests:
+        if manifest["kind"] not in ("Deployment", "Job"):
+            continue
+        name, wait = manifest["metadata"]["name"], int(manifest["metadata"]["annotations"]["pulumi.com/timeoutSeconds"])
+        for container in manifest["spec"]["template"]["spec"]["containers"]:
+            startup = container.get("startupProbe")
+            assert (startup is None) == ("readinessProbe" not in container), name
+            if startup is None:
+                continue
+            probed += 1
+            assert startup["periodSeconds"] <= 1, (name, startup)
+            assert startup["periodSeconds"] * startup["failureThreshold"] >= wait, (name, startup)
+    assert probed >= 6
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_every_manifest_validates_against_the_kubernetes_schemas(all_manifests, version):
     for manifest in all_manifests:
