@@ -228,7 +228,6 @@ def test_health_checks_are_probes_found_within_a_second():
         # at the check's own pace once up, as Docker runs it
         assert ready == {"exec": command, "periodSeconds": seconds(check["interval"]),
                          "timeoutSeconds": seconds(check["timeout"]), "failureThreshold": check["retries"]}, name
-        # every second until it first passes, for as long as the Docker gate waits
         # every second until it first passes, for as long as `pulumi up` waits (image pulls
         # included: at least 20 minutes), and never less than the Docker gate waits
         gate = shlex.split(docker_run.gate(name)["create"])
