@@ -20,6 +20,7 @@ from scripts import recover, stack
 
 CONTAINER = "docker:index/container:Container"
 NETWORK = "docker:index/network:Network"
+VOLUME = "docker:index/volume:Volume"
 
 FAKE_PULUMI = r"""#!/bin/sh
 echo "$*" >> "$CALLS"
@@ -99,7 +100,7 @@ class World:
 
     def clean(self) -> None:
         for kind, name in self.made:
-            docker(kind, "rm", "-f", name) if kind == "container" else docker("network", "rm", name)
+            docker(kind, "rm", "-f", name) if kind in ("container", "volume") else docker("network", "rm", name)
 
 
 @pytest.fixture
@@ -166,6 +167,17 @@ def test_a_container_no_pending_create_names_is_never_touched(world):
     assert world.recover() == []
     assert world.exists("container", other) and world.exists("container", in_state)
     assert not world.imported.exists()  # no pending operation: the state is not rewritten
+
+
+def test_a_data_volume_is_never_touched_even_one_an_interrupted_run_was_making(world):
+    # the next `up` takes a volume of that name back as it is (Docker returns the one that exists)
+    volume = world.prefix + "kafka-1-data"
+    docker("volume", "create", "--label", "dev.factorhouse.local=data", volume, check=True)
+    world.made.append(("volume", volume))
+    world.pending_create(VOLUME, "volume-kafka-1-data", volume)
+    assert world.recover("preview") == ["found: 1 pending operation of an interrupted run; `make up` puts it right"]
+    assert world.recover("up") == ["recovered: cleared 1 pending operation of an interrupted run"]
+    assert world.exists("volume", volume)
 
 
 def test_only_pending_creates_are_acted_on(world):
