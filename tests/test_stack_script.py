@@ -113,15 +113,26 @@ def test_nothing_it_runs_in_the_background_can_wait_for_input(world):
     assert "--non-interactive" in probe and probe.endswith("stdin=none")
 
 
-def test_a_missing_cli_says_how_to_install_it_and_asks_first(world, capsys):
+def test_a_missing_cli_says_how_to_install_it_and_asks_first(world, capsys, tmp_path):
     project, env, log = world
-    env = {**env, "PATH": "/usr/bin:/bin"}
+    # a stand-in curl whose "installer" puts the stand-in pulumi where the real one goes
+    installer = tmp_path / "install.sh"
+    installer.write_text(f'mkdir -p "$HOME/.pulumi/bin" && cp {env["PATH"].split(":")[0]}/pulumi "$HOME/.pulumi/bin/"\n')
+    (tmp_path / "tools").mkdir()
+    tools = stand_in(tmp_path / "tools", "curl", '#!/bin/sh\necho "curl $*" >> "$CALLS"\n'
+                                                 f'while [ "$1" != "-o" ]; do shift; done; cp {installer} "$2"\n')
+    env = {**env, "PATH": f"{tools}:/usr/bin:/bin"}
     assert stack.main(["up", "--project-dir", str(project)], env=env, interactive=False) == 1
     assert stack.INSTALLER_URL in capsys.readouterr().err
     asked = []
     assert stack.main(["up", "--project-dir", str(project)], env=env, interactive=True,
                       ask=lambda q: asked.append(q) or "n") == 1
-    assert asked and calls(log) == []
+    assert asked and calls(log) == []  # never downloaded, never run: nothing without a yes
+    # only a yes downloads the installer and runs it; the run goes on with what it installed
+    assert stack.main(["up", "--project-dir", str(project)], env=env, interactive=True, ask=lambda q: "y") == 0
+    made = calls(log)
+    assert made[0].startswith("curl -fsSL -o ") and made[0].endswith(f" {stack.INSTALLER_URL}")
+    assert made[-1].startswith("up --stack dev")
 
 
 def test_a_failed_installer_download_is_reported_as_a_failure(tmp_path):
