@@ -185,6 +185,19 @@ def test_a_500_that_recovers_is_retried(server, tmp_path):
     assert server.requests[path_of(faker["url"])] == 3
 
 
+def test_retries_back_off_with_pauses_that_double(server, tmp_path, monkeypatch):
+    # three 500s, then the file: pauses of 0.1, 0.2 and 0.4 s before the retries
+    monkeypatch.setattr(fetch, "BACKOFF", 0.1)
+    spec = serve_group(server, "flink-connectors")
+    faker = next(a for a in spec["artifacts"] if a["name"] == "flink-faker")
+    server.failures[path_of(faker["url"])] = [500, 502, 503]
+    started = time.monotonic()
+    assert run_fetch(spec, tmp_path / "dest", tmp_path / "cache", server.url)[0] == 0
+    took = time.monotonic() - started
+    assert server.requests[path_of(faker["url"])] == 4
+    assert 0.7 <= took < 5, took
+
+
 def test_a_500_that_persists_gives_up(server, tmp_path, capsys):
     spec = serve_group(server, "flink-connectors")
     faker = next(a for a in spec["artifacts"] if a["name"] == "flink-faker")
