@@ -79,7 +79,9 @@ def test_minio(run):
     assert run.env("minio") == {"MINIO_ROOT_USER": "admin", "MINIO_ROOT_PASSWORD": "password", "MINIO_DOMAIN": "minio"}
     assert run.secret("minio", "envs")
     assert run.mounts("minio")["/data"]["volumeName"] == "minio-data"
-    assert minio["healthcheck"]["tests"] == ["CMD", "mc", "ready", "local"]
+    # docs/services.md: every 5 s, timeout 5 s, 12 retries
+    assert minio["healthcheck"] == {"tests": ["CMD", "mc", "ready", "local"], "interval": "5s", "timeout": "5s",
+                                    "retries": 12, "startPeriod": "0s"}
     assert run.gate("minio")["create"].endswith(" minio")
 
 

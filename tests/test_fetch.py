@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 import zipfile
 from urllib.parse import urlsplit
 
@@ -184,6 +185,19 @@ def test_a_500_that_recovers_is_retried(server, tmp_path):
     assert server.requests[path_of(faker["url"])] == 3
 
 
+def test_retries_back_off_with_pauses_that_double(server, tmp_path, monkeypatch):
+    # three 500s, then the file: pauses of 0.1, 0.2 and 0.4 s before the retries
+    monkeypatch.setattr(fetch, "BACKOFF", 0.1)
+    spec = serve_group(server, "flink-connectors")
+    faker = next(a for a in spec["artifacts"] if a["name"] == "flink-faker")
+    server.failures[path_of(faker["url"])] = [500, 502, 503]
+    started = time.monotonic()
+    assert run_fetch(spec, tmp_path / "dest", tmp_path / "cache", server.url)[0] == 0
+    took = time.monotonic() - started
+    assert server.requests[path_of(faker["url"])] == 4
+    assert 0.7 <= took < 5, took
+
+
 def test_a_500_that_persists_gives_up(server, tmp_path, capsys):
     spec = serve_group(server, "flink-connectors")
     faker = next(a for a in spec["artifacts"] if a["name"] == "flink-faker")
@@ -206,6 +220,27 @@ def test_a_connection_always_dropped_fails_cleanly(server, tmp_path, capsys):
     faker = next(a for a in spec["artifacts"] if a["name"] == "flink-faker")
     server.drops[path_of(faker["url"])] = 10
     fails_cleanly(spec, tmp_path, server, capsys, "flink-faker", "gave up")
+
+
+def test_a_server_that_stops_answering_is_given_up_on_after_the_timeout(server, tmp_path, capsys, monkeypatch):
+    # it takes the connection and says nothing (a stalled mirror); TIMEOUT seconds without
+    # a byte end each try (here 0.3 s), the retries too, and the run fails naming it
+    spec = serve_group(server, "flink-connectors")
+    server.delay = 10
+    monkeypatch.setattr(fetch, "TIMEOUT", 0.3)
+    started = time.monotonic()
+    fails_cleanly(spec, tmp_path, server, capsys, "timed out", "gave up after 5 tries")
+    assert time.monotonic() - started < 5
+
+
+def test_a_groups_artifacts_are_fetched_in_parallel(server, tmp_path):
+    # behind 0.3 s of latency per request, a group takes a few latencies, not their sum
+    spec = serve_group(server, "pyflink-jars")
+    server.delay = 0.3
+    started = time.monotonic()
+    assert run_fetch(spec, tmp_path / "dest", tmp_path / "cache", server.url)[0] == 0
+    took, one_after_another = time.monotonic() - started, server.total * server.delay
+    assert len(spec["artifacts"]) > 8 and took < one_after_another / 2, (took, one_after_another)
 
 
 def test_trust_on_first_use_then_checked(server, tmp_path, capsys):

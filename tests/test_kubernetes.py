@@ -234,7 +234,6 @@ def test_health_checks_are_probes_found_within_a_second():
         # at the check's own pace once up, as Docker runs it
         assert ready == {"exec": command, "periodSeconds": seconds(check["interval"]),
                          "timeoutSeconds": seconds(check["timeout"]), "failureThreshold": check["retries"]}, name
-        # every second until it first passes, for as long as the Docker gate waits
         # every second until it first passes, for as long as `pulumi up` waits (image pulls
         # included: at least 20 minutes), and never less than the Docker gate waits
         gate = shlex.split(docker_run.gate(name)["create"])
@@ -446,6 +445,26 @@ def test_manifests_cover_every_kind(all_manifests):
     kinds = {m["kind"] for m in all_manifests}
     assert kinds == {"Namespace", "Deployment", "Job", "Service", "ConfigMap", "Secret", "PersistentVolumeClaim",
                      "NetworkPolicy"}
+
+
+def test_every_probed_container_is_probed_every_second_until_it_first_passes_for_the_whole_wait(all_manifests):
+    """In every manifest of every case: a container with a health check has a startup
+    probe at most 1 s apart (the readiness probe, at the check's own interval, runs only
+    once it passed), allowed to fail for as long as Pulumi waits for the workload."""
+    probed = 0
+    for manifest in all_manifests:
+        if manifest["kind"] not in ("Deployment", "Job"):
+            continue
+        name, wait = manifest["metadata"]["name"], int(manifest["metadata"]["annotations"]["pulumi.com/timeoutSeconds"])
+        for container in manifest["spec"]["template"]["spec"]["containers"]:
+            startup = container.get("startupProbe")
+            assert (startup is None) == ("readinessProbe" not in container), name
+            if startup is None:
+                continue
+            probed += 1
+            assert startup["periodSeconds"] <= 1, (name, startup)
+            assert startup["periodSeconds"] * startup["failureThreshold"] >= wait, (name, startup)
+    assert probed >= 6
 
 
 @pytest.mark.parametrize("version", VERSIONS)

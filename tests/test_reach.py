@@ -81,6 +81,25 @@ def test_no_current_context_says_so(tmp_path, monkeypatch):
         "kubeContext is empty and no kubeconfig context is current (error: current-context is not set); name a context")
 
 
+@pytest.mark.parametrize("kind, command, where", [
+    ("docker", "docker", "dockerHost ssh://me@blackholed: no Docker engine answers"),
+    ("kubernetes", "kubectl", "kubeContext kind-team: no Kubernetes cluster answers"),
+], ids=["docker", "kubernetes"])
+def test_an_engine_that_never_answers_is_given_up_on_after_its_timeout(tmp_path, monkeypatch, kind, command, where):
+    """An address whose packets are dropped (an ssh host behind a firewall, a cluster's
+    API server gone away): the call hangs, and is given up on after TIMEOUT seconds
+    (here 1), in one line, instead of hanging the run."""
+    bin_dir = stand_in(tmp_path, command, "#!/bin/sh\nexec sleep 10\n")
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setattr(reach, "TIMEOUT", 1)
+    started = time.monotonic()
+    with pytest.raises(reach.EngineUnreachable) as caught:
+        reach.reach(settings(kind=kind, host="ssh://me@blackholed" if kind == "docker" else "", context="kind-team"))
+    took = time.monotonic() - started
+    assert took < 5, took
+    assert str(caught.value).startswith(f"{where} (no answer within 1s)")
+
+
 def test_a_dead_ssh_engine_names_ssh_s_own_error():
     import shutil
     if shutil.which("ssh") is None:

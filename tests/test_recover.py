@@ -4,6 +4,7 @@ stack state with a pending create (in Pulumi's export format, served by a stand-
 The tests look only at containers and networks they made (names of their own)."""
 
 import json
+import os
 import socket
 import subprocess
 import time
@@ -19,6 +20,7 @@ from scripts import recover, stack
 
 CONTAINER = "docker:index/container:Container"
 NETWORK = "docker:index/network:Network"
+VOLUME = "docker:index/volume:Volume"
 
 FAKE_PULUMI = r"""#!/bin/sh
 echo "$*" >> "$CALLS"
@@ -98,7 +100,7 @@ class World:
 
     def clean(self) -> None:
         for kind, name in self.made:
-            docker(kind, "rm", "-f", name) if kind == "container" else docker("network", "rm", name)
+            docker(kind, "rm", "-f", name) if kind in ("container", "volume") else docker("network", "rm", name)
 
 
 @pytest.fixture
@@ -165,6 +167,17 @@ def test_a_container_no_pending_create_names_is_never_touched(world):
     assert world.recover() == []
     assert world.exists("container", other) and world.exists("container", in_state)
     assert not world.imported.exists()  # no pending operation: the state is not rewritten
+
+
+def test_a_data_volume_is_never_touched_even_one_an_interrupted_run_was_making(world):
+    # the next `up` takes a volume of that name back as it is (Docker returns the one that exists)
+    volume = world.prefix + "kafka-1-data"
+    docker("volume", "create", "--label", "dev.factorhouse.local=data", volume, check=True)
+    world.made.append(("volume", volume))
+    world.pending_create(VOLUME, "volume-kafka-1-data", volume)
+    assert world.recover("preview") == ["found: 1 pending operation of an interrupted run; `make up` puts it right"]
+    assert world.recover("up") == ["recovered: cleared 1 pending operation of an interrupted run"]
+    assert world.exists("volume", volume)
 
 
 def test_only_pending_creates_are_acted_on(world):
@@ -243,6 +256,19 @@ def ended_pid() -> int:
     return process.pid
 
 
+def running_pulumi(folder: Path) -> subprocess.Popen:
+    """A running process named pulumi (once this returns, /proc reads it so)."""
+    script = folder / "pulumi"
+    script.write_text("#!/bin/sh\nsleep 30\n")
+    script.chmod(0o755)
+    running = subprocess.Popen([str(script)])
+    comm, deadline = Path(f"/proc/{running.pid}/comm"), time.monotonic() + 10
+    while comm.read_text().strip() != "pulumi":  # Popen may return before the exec
+        assert time.monotonic() < deadline, "the stand-in pulumi did not start"
+        time.sleep(0.01)
+    return running
+
+
 def test_a_lock_of_a_pulumi_that_ended_is_released(world):
     path = lock(world, ended_pid())
     said = world.recover()
@@ -261,12 +287,8 @@ def test_a_lock_whose_pid_now_runs_another_program_is_released(world):
 
 
 def test_a_lock_of_a_running_pulumi_or_of_another_machine_stops_the_run(world, tmp_path):
-    script = tmp_path / "pulumi"  # a running process named pulumi
-    script.write_text("#!/bin/sh\nsleep 30\n")
-    script.chmod(0o755)
-    running = subprocess.Popen([str(script)])
+    running = running_pulumi(tmp_path)
     try:
-        time.sleep(0.2)
         path = lock(world, running.pid)
         with pytest.raises(recover.Stop) as caught:
             world.recover()
@@ -283,6 +305,43 @@ def test_a_lock_of_a_running_pulumi_or_of_another_machine_stops_the_run(world, t
         f"stack {world.stack} is locked by alice@build-server-7 (pid 4242, since 2026-11-30T10:00:00Z), another "
         f"machine; if no pulumi runs there any more, `pulumi cancel --stack {world.stack}` removes the lock")
     assert other.exists()
+
+
+def another_users(monkeypatch, pid: int) -> None:
+    """Process `pid` runs as another user: signalling it is not permitted."""
+    kill = os.kill
+
+    def refused(target: int, signal: int) -> None:
+        if target == pid:
+            raise PermissionError(1, "Operation not permitted")
+        kill(target, signal)
+    monkeypatch.setattr(os, "kill", refused)
+
+
+@pytest.mark.parametrize("visible", [True, False], ids=["named-pulumi", "hidden-by-proc-hidepid"])
+def test_a_lock_of_another_users_pulumi_is_kept_and_named_never_released(world, tmp_path, monkeypatch, visible):
+    """Another user's pulumi (signalling it is refused): its name reads `pulumi`, or
+    cannot be read at all (/proc mounted hidepid=2: no /proc entry, and ps finds
+    nothing); either way it may run, so its lock stays, in an up and in a preview."""
+    running = running_pulumi(tmp_path) if visible else None
+    # hidden: a pid above the kernel's highest, which no process of this user has
+    pid = running.pid if running else int(Path("/proc/sys/kernel/pid_max").read_text()) + 1
+    try:
+        another_users(monkeypatch, pid)
+        path = lock(world, pid)
+        with pytest.raises(recover.Stop) as caught:
+            world.recover("up")
+        assert str(caught.value) == (f"stack {world.stack} is in use by pulumi (pid {pid}, since 2026-11-30T10:00:00Z) "
+                                     "on this machine; wait for it to end, or end it, and run this again")
+        assert path.exists()
+        said = world.recover("preview")
+        assert said == [f"found: {caught.value}"]
+        assert path.exists()
+    finally:
+        monkeypatch.undo()
+        if running:
+            running.kill()
+            running.wait()
 
 
 def test_make_up_says_what_it_recovered_and_goes_on(world, capsys):

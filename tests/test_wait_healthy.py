@@ -2,6 +2,7 @@
 service healthy) against real containers on the local engine, whose health check fails
 and then passes, or passes at once while Docker's own first check is 30 s away."""
 
+import os
 import subprocess
 import sys
 import time
@@ -28,10 +29,10 @@ def failed_in_one_line(result: subprocess.CompletedProcess, start: str) -> str:
     return message
 
 
-def start(base_image, *check: str) -> str:
+def start(base_image, *check: str, command: tuple[str, ...] = ("/bin/busybox", "sleep", "300")) -> str:
     name = f"fhl-test-health-{uuid.uuid4().hex[:8]}"
     docker("run", "-d", "--name", name, "--network", "none", "--label", "fhl-test=health", *check,
-           base_image, "/bin/busybox", "sleep", "300", check=True)
+           base_image, *command, check=True)
     return name
 
 
@@ -102,6 +103,46 @@ def test_a_service_ready_at_once_is_healthy_within_seconds_whatever_its_interval
     assert status == "starting"
 
 
+def remote_engine(tmp_path) -> dict[str, str]:
+    """The gate's environment for an engine it takes for remote (a tcp:// DOCKER_HOST):
+    a docker CLI on PATH that goes to the local engine all the same."""
+    real = subprocess.run(["sh", "-c", "command -v docker"], capture_output=True, text=True).stdout.strip()
+    local = os.environ.get("DOCKER_HOST")
+    stand_in = tmp_path / "bin" / "docker"
+    stand_in.parent.mkdir()
+    stand_in.write_text("#!/bin/sh\n" + (f"export DOCKER_HOST='{local}'\n" if local else "unset DOCKER_HOST\n")
+                        + f'exec {real} "$@"\n')
+    stand_in.chmod(0o755)
+    return {**os.environ, "DOCKER_HOST": "tcp://bigbox.invalid:2376", "PATH": f"{stand_in.parent}:{os.environ['PATH']}"}
+
+
+@pytest.mark.parametrize("where", ["local", "remote"])
+def test_a_service_ready_after_a_while_is_healthy_within_a_second_of_it(base_image, tmp_path, where):
+    """The gate's pace, not Docker's: the check fails at first and passes once the
+    service is ready (/tmp/ok, 1.5 s after the start); Docker's own first check is 30 s
+    away, and the gate reports it healthy within about a second of ready, on a local
+    engine (every 0.5 s) as on a remote one (every second)."""
+    env = remote_engine(tmp_path) if where == "remote" else None
+    started = time.monotonic()
+    container = start(base_image, "--health-cmd", "test -f /tmp/ok", "--health-interval", "30s",
+                      "--health-retries", "3",
+                      command=("/bin/sh", "-c", "/bin/busybox sleep 1.5; /bin/busybox touch /tmp/ok; "
+                                                "exec /bin/busybox sleep 300"))
+    try:
+        passed = subprocess.run([sys.executable, str(SCRIPT), "--timeout", "60", container], capture_output=True,
+                                text=True, env=env)
+        took = time.monotonic() - started
+        assert passed.returncode == 0, passed.stderr
+        pace = 1.0 if where == "remote" else 0.5  # seconds between two checks
+        # never before ready; within its pace of it (and 2 s for the docker calls)
+        assert 1.5 <= took < 1.5 + pace + 2, (took, passed.stdout)
+        assert passed.stdout.startswith(f"{container} is healthy: its health check passed")
+        status = docker("inspect", "--format", "{{.State.Health.Status}}", container).stdout.strip()
+        assert status == "starting"  # Docker has not checked yet
+    finally:
+        docker("rm", "-f", container)
+
+
 def test_a_check_that_never_passes_fails_naming_the_container_and_its_output(slow_interval):
     container = slow_interval("echo broker not ready; exit 3")
     message = failed_in_one_line(gate(container, timeout=3),
@@ -121,7 +162,6 @@ def test_a_check_slower_than_its_own_timeout_does_not_pass(base_image):
 
 def test_a_dropped_connection_to_the_engine_is_tried_again(base_image, tmp_path):
     """A docker CLI that fails its second call, as a dropped ssh connection does."""
-    import os
     container = start(base_image, "--health-cmd", "/bin/busybox true", "--health-interval", "30s")
     try:
         real = subprocess.run(["sh", "-c", "command -v docker"], capture_output=True, text=True).stdout.strip()
