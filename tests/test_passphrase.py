@@ -8,7 +8,6 @@ import os
 import pty
 import re
 import select
-import shutil
 import signal
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import PROJECT_DIR, stand_in
+from harness import PROJECT_DIR, project_copy, stand_in
 
 from scripts import passphrase, stack
 
@@ -120,9 +119,7 @@ def converse(argv: list[str], env: dict[str, str], cwd: Path, answers: list[str]
 @pytest.fixture
 def world(tmp_path):
     bin_dir = stand_in(tmp_path, "pulumi", FAKE_PULUMI)
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copy(PROJECT_DIR / "Pulumi.yaml", project / "Pulumi.yaml")
+    project = project_copy(tmp_path)
     # no docker on PATH: the recovery finds no engine to look at, as on a machine without one
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path / "home"), "CALLS": str(tmp_path / "calls"),
            "PYTHONDONTWRITEBYTECODE": "1", "TERM": "dumb"}
@@ -185,9 +182,8 @@ def test_a_confirmation_that_differs_is_asked_again_and_three_differences_stop_i
     assert code == 0 and len(prompts) == 4 and "The two passphrases differ; once more." in shown
     assert f"passphrase {digest(SECRET)} by env" in calls.read_text()
 
-    other = project.parent / "other"
-    other.mkdir()
-    shutil.copy(PROJECT_DIR / "Pulumi.yaml", other / "Pulumi.yaml")
+    (project.parent / "other").mkdir()
+    other = project_copy(project.parent / "other")
     calls.unlink()
     shown, prompts, code = make("up", other, env, ["a", "b"] * 3)
     assert code == 2 and len(prompts) == 6
