@@ -3,11 +3,11 @@ VENV := venv
 STACK ?= dev
 
 .DEFAULT_GOAL := help
-.PHONY: help up preview down forward tunnel drop-data test install
+.PHONY: help up preview down forward ps logs restart shell tunnel drop-data test install
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  (STACK=name picks a stack, default dev)"
+	@echo "  (STACK=name picks a stack, default dev; S=service picks a service: make logs S=kafka-1)"
 
 install: $(VENV)/.installed ## make the virtualenv with the pinned dependencies
 
@@ -27,6 +27,18 @@ down: install ## destroy the stack's containers and network (data volumes are ke
 
 forward: install ## engine kubernetes: run the port forwards to every service until Ctrl-C
 	$(VENV)/bin/python scripts/stack.py forward --stack $(STACK)
+
+ps: install ## every service of the stack: state, health, restarts, address (docker compose ps)
+	$(VENV)/bin/python scripts/daytoday.py ps --stack $(STACK)
+
+logs: install ## S=service: its recent log lines; F=1 follows them (docker compose logs -f)
+	$(VENV)/bin/python scripts/daytoday.py logs --stack $(STACK) --service "$(S)" $(if $(F),--follow)
+
+restart: install ## S=service: restart it on the same data, until healthy (docker compose restart)
+	$(VENV)/bin/python scripts/daytoday.py restart --stack $(STACK) --service "$(S)"
+
+shell: install ## S=service: a shell inside it (docker compose exec S bash)
+	$(VENV)/bin/python scripts/daytoday.py shell --stack $(STACK) --service "$(S)"
 
 tunnel: install ## engine docker on a server: print the ssh command tunnelling every port the stack publishes
 	@$(VENV)/bin/python scripts/tunnel.py --stack $(STACK) $(if $(SSH),--ssh $(SSH))

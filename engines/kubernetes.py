@@ -23,6 +23,8 @@ resources, in one namespace of the cluster that `kubeContext` names.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import shlex
 from typing import Optional
@@ -55,6 +57,13 @@ def probe_command(test: tuple[str, ...]) -> list[str]:
     if kind == "CMD":
         return list(rest)
     raise ValueError(f"health check test {test!r}: expected CMD or CMD-SHELL")
+
+
+def template_digest(template: pulumi.Input) -> pulumi.Output[str]:
+    """A digest (16 hex digits) of a pod template as the program gives it, every input in
+    it resolved, in a fixed order: it changes with the template, and nothing else."""
+    return pulumi.Output.from_input(template).apply(
+        lambda resolved: hashlib.sha256(json.dumps(resolved, default=vars, sort_keys=True).encode()).hexdigest()[:16])
 
 
 def _key(index: int, target: str) -> str:
@@ -317,8 +326,10 @@ class KubernetesEngine:
         waits = {"started": ready}
         if service.healthcheck:
             waits["healthy"] = ready
-        identity = pulumi.Output.all(deployment.metadata.uid, deployment.metadata.generation).apply(
-            lambda parts: "/".join(str(p) for p in parts))
+        # made anew: a new Deployment (its uid) or a new pod template from the program (a
+        # new revision of its pod); not the generation, which `make restart` (`kubectl
+        # rollout restart`) moves too while the service keeps its data and settings
+        identity = pulumi.Output.all(deployment.metadata.uid, template_digest(pod)).apply("/".join)
         return Deployed(service.name, identity, service.name, waits)
 
     def _job(self, service: Service, labels, pod, parent, depends_on) -> Deployed:

@@ -9,9 +9,10 @@
 2. The state backend is the project's own (Pulumi.yaml: backend.url, a folder
    .pulumi-state in the project), unless PULUMI_BACKEND_URL names another: every plain
    `pulumi` command run in the project folder uses the same state.
-3. With a local backend, secrets are encrypted with a passphrase: without a terminal to
-   ask for it, PULUMI_CONFIG_PASSPHRASE (or _FILE) must be set, and it stops at once,
-   in one line, when it is not.
+3. With a local backend, secrets are encrypted with a passphrase: on a terminal it is
+   asked for once (twice for a new stack, to confirm) and handed to every pulumi command
+   it runs (scripts/passphrase.py); without a terminal, PULUMI_CONFIG_PASSPHRASE (or
+   _FILE) must be set, and it stops at once, in one line, when it is not.
 4. Puts right what an interrupted or failed run left behind (scripts/recover.py: a lock
    of a pulumi that ended, objects made but never written to the state, a failed
    one-shot, pending operations), saying in one line each what it found and did.
@@ -28,7 +29,6 @@ the user's terminal, or none (--non-interactive, no input).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import shutil
@@ -44,9 +44,10 @@ import yaml
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))  # run as a script or imported
 
-from scripts import recover  # noqa: E402
+from scripts import passphrase, recover  # noqa: E402
+from scripts.passphrase import PASSPHRASE_KEYS, uses_passphrase  # noqa: E402,F401
+
 INSTALLER_URL = "https://get.pulumi.com"
-PASSPHRASE_KEYS = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
 
 
 def find_pulumi(env: Mapping[str, str]) -> str | None:
@@ -87,16 +88,6 @@ def local_folder(url: str, project_dir: Path) -> Path | None:
     return path if path.is_absolute() else project_dir / path
 
 
-def uses_passphrase(project_dir: Path, stack: str) -> bool:
-    """Whether the stack's secrets are (or will be) encrypted with a passphrase: the
-    default of a local backend, unless the stack file names another secrets provider."""
-    stack_file = project_dir / f"Pulumi.{stack}.yaml"
-    if not stack_file.is_file():
-        return True
-    provider = (yaml.safe_load(stack_file.read_text()) or {}).get("secretsprovider", "passphrase")
-    return provider == "passphrase"
-
-
 def pulumi_steps(action: str, stack: str, interactive: bool) -> list[list[str]]:
     """The pulumi commands of an action, in order."""
     yes = [] if interactive else ["--yes"]
@@ -116,16 +107,15 @@ def stack_exists(pulumi: str, stack: str, env: Mapping[str, str], cwd: Path) -> 
 
 
 def forward(pulumi: str, stack: str, env: Mapping[str, str], cwd: Path,
-            stop: Callable[[], bool] = lambda: False, pace: float = 1.0) -> int:
+            stop: Callable[[], bool] = lambda: False, pace: float = 1.0, interactive: bool = False) -> int:
     """Run the stack's port forwards until Ctrl-C (or `stop()`), starting again any that
     ended, after a pause that doubles (up to 30 s) while it keeps ending at once, saying
     why (kubectl's last line)."""
-    output = subprocess.run([pulumi, "stack", "output", "portForwards", "--json", "--stack", stack],
-                            env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
     try:
-        commands = json.loads(output.stdout) if output.returncode == 0 else None
-    except json.JSONDecodeError:
-        commands = None
+        commands = passphrase.read_outputs(pulumi, stack, env, cwd, interactive, name="portForwards")
+    except passphrase.NoPassphrase as problem:
+        print(problem, file=sys.stderr)
+        return 2
     if not commands:
         print(f"Stack {stack} has no port forwards to run: they are made by `make up` with engine kubernetes "
               f"(`pulumi config get engine --stack {stack}`).", file=sys.stderr)
@@ -173,7 +163,8 @@ def forward(pulumi: str, stack: str, env: Mapping[str, str], cwd: Path,
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None,
-         ask: Callable[[str], str] | None = None, interactive: bool | None = None) -> int:
+         ask: Callable[[str], str] | None = None, interactive: bool | None = None,
+         read_secret: Callable[[str], str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["up", "preview", "down", "forward"])
     parser.add_argument("--stack", default="dev")
@@ -203,18 +194,25 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     folder = local_folder(url, project)
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)  # the CLI needs the folder to exist
-        if (not interactive and not any(env.get(k) for k in PASSPHRASE_KEYS)
-                and uses_passphrase(project, args.stack)):
+        if not interactive and not passphrase.given(env) and uses_passphrase(project, args.stack):
             print(f"Set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): the local state backend "
                   f"{url} encrypts stack {args.stack}'s secrets with it, and there is no terminal to ask.",
                   file=sys.stderr)
             return 2
 
     if args.action == "forward":
-        return forward(pulumi, args.stack, env, project)
+        return forward(pulumi, args.stack, env, project, interactive=interactive)
     if args.action == "down" and not stack_exists(pulumi, args.stack, env, project):
         print(f"There is no stack {args.stack!r} in {url or 'your Pulumi backend'}: nothing to destroy.")
         return 0
+    if folder is not None and interactive:
+        # asked once here, never again by the pulumi commands below (recovery's included)
+        try:
+            env = passphrase.provide(env, project, args.stack, lambda: stack_exists(pulumi, args.stack, env, project),
+                                     read=read_secret)
+        except passphrase.NoPassphrase as problem:
+            print(problem, file=sys.stderr)
+            return 2
     try:
         recover.recover(args.action, pulumi, args.stack, env, project, folder)
     except recover.Stop as stop:

@@ -47,6 +47,15 @@ def stand_in(folder: Path, name: str, script: str) -> Path:
     return bin_dir
 
 
+def project_copy(folder: Path) -> Path:
+    """A project folder of a test's own (folder/project, with the project's Pulumi.yaml):
+    the scripts run there, never in the user's."""
+    project = folder / "project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text((PROJECT_DIR / "Pulumi.yaml").read_text())
+    return project
+
+
 def fake_id(kind: str, name: str) -> str:
     return f"sha256:{hashlib.sha256(f'{kind}:{name}'.encode()).hexdigest()}"
 

@@ -8,10 +8,12 @@ import itertools
 import json
 import re
 import shlex
+from unittest import mock
 
 import kubernetes_validate
 import pytest
 
+import harness
 from harness import COMMAND, auto_name, is_secret, run_program
 from stacks.service import MIN_WAIT_SECONDS
 
@@ -262,6 +264,32 @@ def test_the_bucket_set_up_is_a_job_that_is_waited_for_and_run_again_when_it_fai
     assert job["spec"]["template"]["metadata"]["annotations"]["factorhouse.local/replace-when"]
 
 
+
+def test_the_bucket_set_up_runs_again_for_a_new_minio_pod_template_and_not_for_a_restart():
+    def replace_when(generation: int = 1, **more) -> str:
+        real = harness.Mocks.new_resource
+
+        def new_resource(self, args):
+            resource_id, state = real(self, args)
+            if "generation" in state.get("metadata", {}):
+                state["metadata"]["generation"] = generation  # as the cluster counts changes of the spec
+            return resource_id, state
+
+        with mock.patch.object(harness.Mocks, "new_resource", new_resource):
+            run = run_program({**K8S, **config(["analytics"]), **more})
+        return Pods(run).workloads["mc"]["spec"]["template"]["metadata"]["annotations"][
+            "factorhouse.local/replace-when"]
+
+    first = replace_when()
+    uid = harness.fake_id("uid", "minio")[7:43]
+    assert first.startswith(f"{uid}/") and first == replace_when()
+    # another MinIO image is a new pod template: the set-up runs again
+    assert replace_when(images=json.dumps({"minio": "quay.io/minio/minio:another"})) != first
+    # `kubectl rollout restart` (make restart) moves the generation, not the template:
+    # the next preview shows no change
+    assert replace_when(generation=2) == first
+
+
 def distinctive(tmp_path) -> dict[str, str]:
     licence = tmp_path / "licence.env"
     licence.write_text("LICENSE_ID=lic-id-4711\nLICENSE_CODE=lic-code-4711\nLICENSEE=lic-who-4711\n"
@@ -484,8 +512,14 @@ def test_kept_claims_are_not_waited_for_themselves_the_deployment_waits_until_th
     for claim in run.of_type(CLAIM):
         assert claim["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}, claim.name
         # the workload that mounts it depends on it, and Pulumi waits for its claims bound
-        users = [w for w in Pods(run).workloads.values() if claim.urn in w.dependencies]
-        assert users and all(w.type == DEPLOYMENT for w in users)
+        pods = Pods(run)
+        users = [w for w in pods.workloads.values() if claim.urn in w.dependencies]
+        mounting = [w for w in users if {"claimName": claim["metadata"]["name"]} in
+                    [v.get("persistentVolumeClaim") for v in pods.pod(w.name).get("volumes", [])]]
+        assert mounting and all(w.type == DEPLOYMENT for w in mounting)
+        # what else depends on it (the bucket set-up, through MinIO's identity) comes after them
+        for other in users:
+            assert other in mounting or {m.urn for m in mounting} <= set(other.dependencies), other.name
 
 
 def test_only_the_namespaces_own_pods_reach_its_services():
