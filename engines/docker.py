@@ -208,6 +208,8 @@ class DockerEngine:
                 start_period=go_duration(check.start_period),
             ) if check else None,
             restart=service.restart,
+            user=str(service.user) if service.user is not None else None,
+            hostname=service.hostname,
             # as compose's mem_limit: Docker records swap as twice the memory
             memory=memory,
             memory_swap=2 * memory if memory else None,

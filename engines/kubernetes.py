@@ -264,6 +264,8 @@ class KubernetesEngine:
             # a failed container's last lines of log are its termination message, which
             # `pulumi up` shows when it fails
             termination_message_policy="FallbackToLogsOnError",
+            security_context=k8s.core.v1.SecurityContextArgs(run_as_user=service.user)
+            if service.user is not None else None,
             **self._probes(service),
         )
         annotations = {}
@@ -280,6 +282,9 @@ class KubernetesEngine:
                 # no KAFKA_*/CONNECT_*-like variables of other services (Confluent's images
                 # read every such variable as a setting)
                 enable_service_links=False,
+                # a host name of its own that resolves: <hostname>.<its headless Service>
+                hostname=service.hostname,
+                subdomain=service.name if service.hostname else None,
                 termination_grace_period_seconds=STOP_GRACE_SECONDS,
                 security_context=k8s.core.v1.PodSecurityContextArgs(
                     fs_group=service.data_group, fs_group_change_policy="OnRootMismatch")

@@ -8,9 +8,11 @@ from .kafka import KafkaStack
 from .pinot import PinotStack
 from .platform import Engine, Platform
 from .settings import Settings
+from .stores import ClickHouseStack, StarRocksStack
 
-# in this order; the summary lists a shared service (Zookeeper) under the first stack that runs it
-STACK_CLASSES = {"kpow": KafkaStack, "flex": FlinkStack, "analytics": AnalyticsStack, "pinot": PinotStack}
+# in this order; the summary lists a shared service (Zookeeper, CloudBeaver) under the first stack that runs it
+STACK_CLASSES = {"kpow": KafkaStack, "flex": FlinkStack, "analytics": AnalyticsStack, "pinot": PinotStack,
+                 "clickhouse": ClickHouseStack, "starrocks": StarRocksStack}
 
 
 def build(settings: Settings, engine: Engine) -> Platform:

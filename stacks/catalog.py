@@ -27,6 +27,11 @@ DEFAULT_IMAGES = {
     "postgres": "postgres:17",
     # Pinot stack
     "pinot": "apachepinot/pinot:1.2.0",
+    # Store stacks (ClickHouse, StarRocks) and CloudBeaver, which runs with either
+    "clickhouse": "clickhouse/clickhouse-server:25.6-alpine",
+    "starrocks-fe": "starrocks/fe-ubuntu:3.5-latest",
+    "starrocks-be": "starrocks/be-ubuntu:3.5-latest",
+    "cloudbeaver": "dbeaver/cloudbeaver:latest",
 }
 
 

@@ -59,7 +59,7 @@ def curl_check(url: str, interval: int, timeout: int, retries: int, start_period
 @dataclass(frozen=True)
 class FileEntry:
     target: str  # path in the container
-    text: str
+    text: pulumi.Input[str]  # a str, or an Output where it holds a secret setting
     executable: bool
     secret: bool  # holds credentials (a login realm): kept as a secret by every engine
 
@@ -67,12 +67,13 @@ class FileEntry:
 @dataclass(frozen=True)
 class File:
     """A file the container reads at `target`: a file or a folder (every file in it, at
-    the same relative paths) of resources/, or text the program makes. `secret`: it
-    holds credentials (users and passwords of a login realm)."""
+    the same relative paths) of resources/, or text the program makes (an Output where it
+    holds a secret setting). `secret`: it holds credentials (users and passwords of a
+    login realm, a password setting)."""
 
     target: str
     source: Optional[str] = None  # relative to resources/
-    content: Optional[str] = None
+    content: Optional[pulumi.Input[str]] = None
     secret: bool = False
 
     def __post_init__(self):
@@ -133,6 +134,11 @@ class Service:
     depends_on: Mapping[str, str] = field(default_factory=dict)
     restart: str = "no"
     memory_mb: Optional[int] = None
+    # the uid the container runs as, where not the image's own (compose's `user:`)
+    user: Optional[int] = None
+    # the container's own host name, where the service records it and needs it stable
+    # across re-creations (compose's `hostname:`); others reach it by `name` either way
+    hostname: Optional[str] = None
     one_shot: bool = False  # runs to completion (`pulumi up` waits for it), then stays exited
     replace_when: tuple[pulumi.Input[str], ...] = ()  # values whose change re-creates it
 

@@ -32,13 +32,16 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 RESOURCES = PROJECT_DIR / "resources"
 
 ENGINES = ("docker", "kubernetes")
-STACKS = ("kpow", "flex", "analytics", "pinot")
+STACKS = ("kpow", "flex", "analytics", "pinot", "clickhouse", "starrocks")
 PROFILES = ("full", "lite")
 LICENSE_KEYS = ("LICENSE_ID", "LICENSE_CODE", "LICENSEE", "LICENSE_EXPIRY", "LICENSE_SIGNATURE")
 
-# The lowest and highest host ports that any stack publishes (before the offset);
-# tests/test_settings.py checks that these bound every published port.
-PUBLISHED_PORTS = (2181, 19000)
+# The lowest and highest host ports that any stack publishes (before the offset; the
+# highest is ClickHouse's native port); tests/test_settings.py checks that these bound
+# every published port of every stack.
+PUBLISHED_PORTS = (2181, 29000)
+
+CLOUDBEAVER_PASSWORD_LENGTH = 4  # passwordPolicy.minLength of CloudBeaver's configuration
 
 _PREFIX = re.compile(r"^([a-z0-9][a-z0-9-]*)?$")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
@@ -67,8 +70,10 @@ PROVIDER_KEYS = {
 }
 
 # Passwords whose defaults are everybody's: refused where others can reach the service
-# (ports published beyond this machine, a cluster), by the stack that uses them.
-DEFAULT_PASSWORDS = {"minioPassword": "analytics", "postgresPassword": "analytics"}
+# (ports published beyond this machine, a cluster), by the stack that uses them (or the
+# stacks, any of which runs the service).
+DEFAULT_PASSWORDS = {"minioPassword": "analytics", "postgresPassword": "analytics",
+                     "clickhousePassword": "clickhouse", "cloudbeaverPassword": ("clickhouse", "starrocks")}
 
 
 class SettingsError(pulumi.RunError):
@@ -106,6 +111,8 @@ class Settings:
     download_cache: Path
     download_mirror: str
     images: Mapping[str, str]
+    clickhouse_password: pulumi.Output  # secret
+    cloudbeaver_password: pulumi.Output  # secret
 
     @property
     def lite(self) -> bool:
@@ -385,10 +392,24 @@ def _check_passwords(values: dict, declared: Mapping[str, dict], chosen: tuple[s
     why = ("with engine kubernetes (a cluster is shared, and not every network plugin enforces the "
            "namespace's network policy)"
            if kubernetes else f"when bindAddress {values['bindAddress']} publishes ports to other machines")
-    for key, stack in DEFAULT_PASSWORDS.items():
-        if stack in chosen and values[key] == _default(declared[key]):
+    for key, stacks in DEFAULT_PASSWORDS.items():
+        stacks = (stacks,) if isinstance(stacks, str) else stacks
+        if set(stacks) & set(chosen) and values[key] == _default(declared[key]):
             errors.append(f"{key}: the default password is not allowed {why}; "
                           f"set your own with `pulumi config set --secret {key} ...`")
+
+
+def _check_store_passwords(values: dict, errors: list[str]) -> None:
+    """The passwords of the store stacks fit where they go: ClickHouse's image writes its
+    password into an XML file as it is; CloudBeaver's admin password follows the password
+    policy of resources/stores/cloudbeaver/cloudbeaver.conf (4 characters at least)."""
+    unsafe = [c for c in ("<", "&", "]]>") if c in values["clickhousePassword"]]
+    if unsafe:
+        errors.append(f"clickhousePassword: {' and '.join(unsafe)} is not allowed (the image writes the password "
+                      "into an XML file as it is); choose another")
+    if len(values["cloudbeaverPassword"]) < CLOUDBEAVER_PASSWORD_LENGTH:
+        errors.append(f"cloudbeaverPassword: fewer than {CLOUDBEAVER_PASSWORD_LENGTH} characters is not allowed "
+                      "(CloudBeaver's password policy)")
 
 
 def _check_docker(values: dict, errors: list[str]) -> None:
@@ -457,6 +478,7 @@ def load() -> Settings:
     _check_choices(values, errors)
     exposed = _exposed(values, errors)
     _check_passwords(values, declared, chosen, exposed, errors)
+    _check_store_passwords(values, errors)
     _check_docker(values, errors)
     namespace = _check_kubernetes(values, errors)
     _check_downloads(values, errors)
@@ -495,4 +517,6 @@ def load() -> Settings:
         download_cache=_cache_dir(values["downloadCache"]),
         download_mirror=values["downloadMirror"].rstrip("/"),
         images=MappingProxyType(images),
+        clickhouse_password=pulumi.Output.secret(values["clickhousePassword"]),
+        cloudbeaver_password=pulumi.Output.secret(values["cloudbeaverPassword"]),
     )
