@@ -19,6 +19,7 @@ DEFAULT_IMAGES = {
     # Flink stack
     "flink": "flink:1.20.1",
     "flex": {"trial": "factorhouse/flex:latest", "community": "factorhouse/flex-ce:latest"},
+    "redis": "redis:8",
     # Analytics stack. MinIO left Docker Hub; quay.io serves the same tags.
     "spark-iceberg": "tabulario/spark-iceberg:3.5.5_1.8.1",
     "rest": "apache/iceberg-rest-fixture",

@@ -1,6 +1,6 @@
 """Flink stack (docs/services.md, Flink): the Flink image built here (on PyFlink's
 Python layer, or on the plain base), a jobmanager, taskmanagers, the SQL gateway and
-Flex."""
+Flex; and Redis, which runs with the Flink side as upstream's (stacks/redis.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import yaml
 from .analytics import s3_credentials
 from .factorhouse import factorhouse_app
 from .platform import Platform
+from .redis import redis_service
 from .service import File, ImageBuild, Service, curl_check
 from .settings import RESOURCES
 from .setup import download
@@ -95,6 +96,8 @@ class FlinkStack(pulumi.ComponentResource):
         ), self)
 
         platform.run(factorhouse_app(platform, "flex", 3001, env={}, depends_on={"jobmanager": "healthy"}), self)
+        platform.run(redis_service(platform), self)
 
-        self.outputs = {"flexUrl": s.url(3001), "flinkUiUrl": s.url(8082), "sqlGatewayUrl": s.url(9090)}
+        self.outputs = {"flexUrl": s.url(3001), "flinkUiUrl": s.url(8082), "sqlGatewayUrl": s.url(9090),
+                        "redisUrl": s.url(6379, scheme="redis")}
         self.register_outputs(self.outputs)

@@ -66,7 +66,7 @@ PROVIDER_KEYS = {
 
 # Passwords whose defaults are everybody's: refused where others can reach the service
 # (ports published beyond this machine, a cluster), by the stack that uses them.
-DEFAULT_PASSWORDS = {"minioPassword": "analytics", "postgresPassword": "analytics"}
+DEFAULT_PASSWORDS = {"minioPassword": "analytics", "postgresPassword": "analytics", "redisPassword": "flex"}
 
 
 class SettingsError(pulumi.RunError):
@@ -92,6 +92,7 @@ class Settings:
     minio_user: str
     minio_password: pulumi.Output  # secret
     postgres_password: pulumi.Output  # secret
+    redis_password: pulumi.Output  # secret
     spark_thrift_ports: bool
     docker_host: str
     kube_context: str
@@ -351,7 +352,7 @@ def _check_passwords(values: dict, declared: Mapping[str, dict], chosen: tuple[s
                      errors: list[str]) -> None:
     """Credentials are not empty, MinIO's long enough, and a default password is refused
     where others can reach the service: ports published beyond this machine, or a cluster."""
-    for key in ("minioUser", "minioPassword", "postgresPassword"):
+    for key in ("minioUser", "minioPassword", "postgresPassword", "redisPassword"):
         if not values[key]:
             errors.append(f"{key}: an empty value is not allowed")
     if len(values["minioPassword"]) < 8:
@@ -461,6 +462,7 @@ def load() -> Settings:
         minio_user=values["minioUser"],
         minio_password=pulumi.Output.secret(values["minioPassword"]),
         postgres_password=pulumi.Output.secret(values["postgresPassword"]),
+        redis_password=pulumi.Output.secret(values["redisPassword"]),
         spark_thrift_ports=values["sparkThriftPorts"],
         docker_host=values["dockerHost"],
         kube_context=values["kubeContext"],

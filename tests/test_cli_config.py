@@ -17,8 +17,9 @@ from stacks.settings import ENGINE_KEYS, SettingsError
 
 DECLARED = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
 # what a cluster requires of a new stack: the engine, and passwords of its own
-KUBERNETES = {"engine": "kubernetes", "minioPassword": "minio-on-k8s", "postgresPassword": "pg-on-k8s"}
-SECRETS = ("minioPassword", "postgresPassword")
+KUBERNETES = {"engine": "kubernetes", "minioPassword": "minio-on-k8s", "postgresPassword": "pg-on-k8s",
+              "redisPassword": "redis-on-k8s"}
+SECRETS = ("minioPassword", "postgresPassword", "redisPassword")
 
 
 def refused(config: dict[str, str]) -> list[str]:

@@ -72,6 +72,7 @@ def test_a_changed_default_in_pulumi_yaml_changes_the_settings(monkeypatch):
     ({"followLatest": "always"}, "followLatest", ["'always'", "true or false"]),
     ({"minioPassword": "short"}, "minioPassword", ["8 characters"]),
     ({"postgresPassword": ""}, "postgresPassword", ["empty"]),
+    ({"redisPassword": ""}, "redisPassword", ["empty"]),
     ({"downloadMirror": "ftp://mirror"}, "downloadMirror", ["'ftp://mirror'", "https://"]),
     ({"profle": "lite"}, "profle", ["not a setting", "profile"]),
 ])
@@ -137,12 +138,12 @@ def test_an_exposed_bind_address_with_default_passwords_is_refused_one_line_per_
     assert message.splitlines() == [
         f"invalid config {key}: the default password is not allowed when bindAddress {bind} publishes ports "
         f"to other machines; set your own with `pulumi config set --secret {key} ...`"
-        for key in ("minioPassword", "postgresPassword")]
+        for key in ("minioPassword", "postgresPassword", "redisPassword")]
 
 
 def test_an_exposed_bind_address_with_own_passwords_or_without_analytics_is_fine():
-    run = run_program({"bindAddress": "0.0.0.0", "minioPassword": "a-long-secret", "postgresPassword": "another"},
-                      secret_keys=("minioPassword", "postgresPassword"))
+    run = run_program({"bindAddress": "0.0.0.0", "minioPassword": "a-long-secret", "postgresPassword": "another",
+                       "redisPassword": "a-third"}, secret_keys=("minioPassword", "postgresPassword", "redisPassword"))
     assert run.ports("minio")[0][0] == "0.0.0.0"
     assert run_program({"bindAddress": "0.0.0.0", "stacks": '["kpow"]'}).ports("kpow")[0][0] == "0.0.0.0"
     # loopback addresses other than 127.0.0.1 are not exposed
