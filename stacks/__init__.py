@@ -11,6 +11,10 @@ from .settings import Settings
 
 # in this order; the summary lists a shared service (Zookeeper) under the first stack that runs it
 STACK_CLASSES = {"kpow": KafkaStack, "flex": FlinkStack, "analytics": AnalyticsStack, "pinot": PinotStack}
+# the order they are made in: a stack after those whose services it waits for (with
+# catalog hive, Flink's jobmanager waits for the analytics stack's metastore)
+BUILD_ORDER = ("kpow", "analytics", "flex", "pinot")
+assert sorted(BUILD_ORDER) == sorted(STACK_CLASSES), "every stack has its place in BUILD_ORDER"
 
 
 def build(settings: Settings, engine: Engine) -> Platform:
@@ -18,15 +22,15 @@ def build(settings: Settings, engine: Engine) -> Platform:
     reads after `pulumi up`."""
     platform = Platform(settings, engine)
     platform.outputs["stacks"] = list(settings.stacks)
-    summary = []
+    made_by: dict[str, list[str]] = {}
     services = {}
-    for name, stack_class in STACK_CLASSES.items():
+    for name in BUILD_ORDER:
         if settings.runs(name):
             before = set(platform.services)
-            platform.outputs.update(stack_class(platform).outputs)
-            made = [n for n in platform.services if n not in before]
-            services.update({n: platform.service_output(n, name) for n in made})
-            summary.append(f"{name}: {', '.join(made)}")
+            platform.outputs.update(STACK_CLASSES[name](platform).outputs)
+            made_by[name] = [n for n in platform.services if n not in before]
+            services.update({n: platform.service_output(n, name) for n in made_by[name]})
+    summary = [f"{name}: {', '.join(made_by[name])}" for name in STACK_CLASSES if name in made_by]
     # every service that runs, for the tools that ask the engine about them (make ps,
     # make check): read from the stack, never from a list of their own
     platform.outputs["services"] = services

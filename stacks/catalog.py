@@ -8,6 +8,8 @@ program builds; the Flink containers run the built image.
 
 EDITIONS = ("trial", "community")
 KAFKA_MODES = ("zookeeper", "kraft")
+# the analytics stack's catalog: the Iceberg REST catalog (as the seed) or the Hive Metastore
+CATALOGS = ("rest", "hive")
 
 DEFAULT_IMAGES = {
     # Kafka stack
@@ -26,6 +28,9 @@ DEFAULT_IMAGES = {
     "minio": "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z",
     "mc": "quay.io/minio/mc",
     "postgres": "postgres:17",
+    # the Hive Metastore and the Spark that uses it (catalog: hive), as upstream today
+    "hive-metastore": "apache/hive:3.1.3",
+    "spark": "apache/spark:3.5.5-java17-python3",
     # Pinot stack
     "pinot": "apachepinot/pinot:1.2.0",
 }

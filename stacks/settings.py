@@ -23,7 +23,7 @@ import pulumi
 import yaml
 from pulumi.runtime import config as pulumi_config
 
-from .catalog import DEFAULT_IMAGES, EDITIONS, KAFKA_MODES, default_images
+from .catalog import CATALOGS, DEFAULT_IMAGES, EDITIONS, KAFKA_MODES, default_images
 from .envfile import EnvFileError, read_env_file
 
 PROJECT = "factorhouse-local"
@@ -93,6 +93,7 @@ class Settings:
     minio_password: pulumi.Output  # secret
     postgres_password: pulumi.Output  # secret
     redis_password: pulumi.Output  # secret
+    catalog: str  # the analytics stack's catalog: rest or hive
     spark_thrift_ports: bool
     docker_host: str
     kube_context: str
@@ -113,6 +114,11 @@ class Settings:
     @property
     def kraft(self) -> bool:
         return self.kafka_mode == "kraft"
+
+    @property
+    def hive(self) -> bool:
+        """Whether the catalog is the Hive Metastore (which needs the analytics stack)."""
+        return self.catalog == "hive"
 
     def runs(self, stack: str) -> bool:
         return stack in self.stacks
@@ -318,6 +324,20 @@ def _check_choices(values: dict, errors: list[str]) -> None:
     _one_of("edition", values["edition"], EDITIONS, errors)
     _one_of("profile", values["profile"], PROFILES, errors)
     _one_of("kafkaMode", values["kafkaMode"], KAFKA_MODES, errors)
+    _one_of("catalog", values["catalog"], CATALOGS, errors)
+
+
+def _check_catalog(values: dict, chosen: tuple[str, ...], errors: list[str]) -> None:
+    """The Hive Metastore runs in the analytics stack (on its Postgres and MinIO), and its
+    Spark runs no Thrift server."""
+    if values["catalog"] != "hive":
+        return
+    if chosen and "analytics" not in chosen:
+        errors.append("catalog: 'hive' needs the analytics stack (the metastore runs there, on its Postgres and "
+                      "MinIO); add analytics to stacks, or set catalog rest")
+    if values["sparkThriftPorts"]:
+        errors.append("sparkThriftPorts: true has no meaning with catalog hive (its Spark runs the history server, "
+                      "no Thrift server); remove it with `pulumi config rm sparkThriftPorts`")
 
 
 def _exposed(values: dict, errors: list[str]) -> bool:
@@ -434,6 +454,7 @@ def load() -> Settings:
     _check_engine(values, declared, errors)
     chosen = _chosen_stacks(values, errors)
     _check_choices(values, errors)
+    _check_catalog(values, chosen, errors)
     exposed = _exposed(values, errors)
     _check_passwords(values, declared, chosen, exposed, errors)
     _check_docker(values, errors)
@@ -463,6 +484,7 @@ def load() -> Settings:
         minio_password=pulumi.Output.secret(values["minioPassword"]),
         postgres_password=pulumi.Output.secret(values["postgresPassword"]),
         redis_password=pulumi.Output.secret(values["redisPassword"]),
+        catalog=values["catalog"],
         spark_thrift_ports=values["sparkThriftPorts"],
         docker_host=values["dockerHost"],
         kube_context=values["kubeContext"],
