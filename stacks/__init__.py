@@ -6,13 +6,19 @@ from .analytics import AnalyticsStack
 from .flink import FlinkStack
 from .kafka import KafkaStack
 from .pinot import PinotStack
+from .redis import RedisStack
 from .platform import Engine, Platform
 from .settings import Settings
 from .stores import ClickHouseStack, StarRocksStack
 
-# in this order; the summary lists a shared service (Zookeeper, CloudBeaver) under the first stack that runs it
+# in this order (the summary's); a shared service (Zookeeper, CloudBeaver) is listed under
+# the first stack that runs it
 STACK_CLASSES = {"kpow": KafkaStack, "flex": FlinkStack, "analytics": AnalyticsStack, "pinot": PinotStack,
-                 "clickhouse": ClickHouseStack, "starrocks": StarRocksStack}
+                 "redis": RedisStack, "clickhouse": ClickHouseStack, "starrocks": StarRocksStack}
+# the order they are made in: a stack after those whose services it waits for (with
+# catalog hive, Flink's jobmanager waits for the analytics stack's metastore)
+BUILD_ORDER = ("kpow", "analytics", "flex", "pinot", "redis", "clickhouse", "starrocks")
+assert sorted(BUILD_ORDER) == sorted(STACK_CLASSES), "every stack has its place in BUILD_ORDER"
 
 
 def build(settings: Settings, engine: Engine) -> Platform:
@@ -20,15 +26,15 @@ def build(settings: Settings, engine: Engine) -> Platform:
     reads after `pulumi up`."""
     platform = Platform(settings, engine)
     platform.outputs["stacks"] = list(settings.stacks)
-    summary = []
+    made_by: dict[str, list[str]] = {}
     services = {}
-    for name, stack_class in STACK_CLASSES.items():
+    for name in BUILD_ORDER:
         if settings.runs(name):
             before = set(platform.services)
-            platform.outputs.update(stack_class(platform).outputs)
-            made = [n for n in platform.services if n not in before]
-            services.update({n: platform.service_output(n, name) for n in made})
-            summary.append(f"{name}: {', '.join(made)}")
+            platform.outputs.update(STACK_CLASSES[name](platform).outputs)
+            made_by[name] = [n for n in platform.services if n not in before]
+            services.update({n: platform.service_output(n, name) for n in made_by[name]})
+    summary = [f"{name}: {', '.join(made_by[name])}" for name in STACK_CLASSES if name in made_by]
     # every service that runs, for the tools that ask the engine about them (make ps,
     # make check): read from the stack, never from a list of their own
     platform.outputs["services"] = services

@@ -1,15 +1,48 @@
 """Analytics stack (docs/services.md, Analytics): Spark with Iceberg, the Iceberg REST
-catalog, MinIO with its buckets, and Postgres."""
+catalog, MinIO with its buckets, and Postgres; with `catalog: hive`, the Hive Metastore
+and upstream's Spark on it instead of the REST catalog and its Spark (stacks/metastore.py)."""
 
 from __future__ import annotations
 
+from typing import Optional
+
 import pulumi
 
+from . import metastore
 from .platform import Platform
 from .service import File, HealthCheck, Service
+from .settings import Settings
 
 BUCKETS = ("warehouse", "factorhouse")  # Iceberg tables, general use
 MINIO_URL = "http://minio:9000"
+
+
+def buckets(s: Settings) -> tuple[str, ...]:
+    """The buckets the set-up makes: the chosen catalog's warehouse (the REST catalog's
+    `warehouse`, or the metastore's own) and the general one."""
+    return (metastore.WAREHOUSE_BUCKET, *BUCKETS[1:]) if s.hive else BUCKETS
+
+
+def postgres_service(s: Settings, healthcheck: Optional[HealthCheck]) -> Service:
+    """The platform's Postgres; with a health check where something waits for it to answer
+    (the metastore's database set-up, catalog hive)."""
+    return Service(
+        name="postgres",
+        container="postgres",
+        image=s.images["postgres"],
+        ports=((5432, 5432),),
+        command=("postgres", "-c", "wal_level=logical"),
+        env={
+            "POSTGRES_DB": "factorhouse",
+            "POSTGRES_USER": "db_user",
+            "POSTGRES_PASSWORD": s.postgres_password,
+            "PGUSER": "db_user",
+            "TZ": "UTC",
+        },
+        files=(File("/docker-entrypoint-initdb.d", "analytics/postgres"),),
+        data=(("postgres-data", "/var/lib/postgresql/data"),),
+        healthcheck=healthcheck,
+    )
 
 
 def s3_credentials(platform: Platform) -> dict[str, pulumi.Input[str]]:
@@ -44,7 +77,7 @@ class AnalyticsStack(pulumi.ComponentResource):
                 "MINIO_URL": MINIO_URL,
                 "MINIO_ROOT_USER": s.minio_user,
                 "MINIO_ROOT_PASSWORD": s.minio_password,
-                "BUCKETS": " ".join(BUCKETS),
+                "BUCKETS": " ".join(buckets(s)),
             },
             files=(File("/setup", "analytics/minio"),),
             depends_on={"minio": "healthy"},
@@ -53,6 +86,24 @@ class AnalyticsStack(pulumi.ComponentResource):
             replace_when=(minio.id,),
         ), self)
 
+        if s.hive:
+            postgres = platform.run(postgres_service(s, metastore.POSTGRES_CHECK), self)
+            metastore.run_catalog(platform, self, s3_credentials(platform), postgres)
+        else:
+            self._rest_catalog(platform)
+            platform.run(postgres_service(s, None), self)
+        self.outputs = {
+            "minioApiUrl": s.url(9000),
+            "minioConsoleUrl": s.url(9001),
+            "postgresDsn": pulumi.Output.format(
+                "postgresql://db_user:{0}@{1}:{2}/factorhouse", s.postgres_password, s.host_address, s.port(5432)),
+            **(metastore.outputs(platform) if s.hive else self._rest_outputs(s)),
+        }
+        self.register_outputs(self.outputs)
+
+    def _rest_catalog(self, platform: Platform) -> None:
+        """The Iceberg REST catalog and the seed's Spark with Iceberg on it."""
+        s = platform.settings
         platform.run(Service(
             name="rest",
             container="iceberg-rest",
@@ -83,32 +134,9 @@ class AnalyticsStack(pulumi.ComponentResource):
             depends_on={"rest": "started", "minio": "healthy", "mc": "completed"},
         ), self)
 
-        platform.run(Service(
-            name="postgres",
-            container="postgres",
-            image=s.images["postgres"],
-            ports=((5432, 5432),),
-            command=("postgres", "-c", "wal_level=logical"),
-            env={
-                "POSTGRES_DB": "factorhouse",
-                "POSTGRES_USER": "db_user",
-                "POSTGRES_PASSWORD": s.postgres_password,
-                "PGUSER": "db_user",
-                "TZ": "UTC",
-            },
-            files=(File("/docker-entrypoint-initdb.d", "analytics/postgres"),),
-            data=(("postgres-data", "/var/lib/postgresql/data"),),
-        ), self)
-
-        self.outputs = {
-            "jupyterUrl": s.url(8888),
-            "sparkUiUrl": s.url(8080),
-            "icebergRestUrl": s.url(8181),
-            "minioApiUrl": s.url(9000),
-            "minioConsoleUrl": s.url(9001),
-            "postgresDsn": pulumi.Output.format(
-                "postgresql://db_user:{0}@{1}:{2}/factorhouse", s.postgres_password, s.host_address, s.port(5432)),
-        }
+    @staticmethod
+    def _rest_outputs(s: Settings) -> dict[str, str]:
+        outputs = {"jupyterUrl": s.url(8888), "sparkUiUrl": s.url(8080), "icebergRestUrl": s.url(8181)}
         if s.spark_thrift_ports:
-            self.outputs["sparkThriftUrl"] = f"jdbc:hive2://{s.host_address}:{s.port(10000)}"
-        self.register_outputs(self.outputs)
+            outputs["sparkThriftUrl"] = f"jdbc:hive2://{s.host_address}:{s.port(10000)}"
+        return outputs

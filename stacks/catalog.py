@@ -8,6 +8,8 @@ program builds; the Flink containers run the built image.
 
 EDITIONS = ("trial", "community")
 KAFKA_MODES = ("zookeeper", "kraft")
+# the analytics stack's catalog: the Iceberg REST catalog (as the seed) or the Hive Metastore
+CATALOGS = ("rest", "hive")
 
 DEFAULT_IMAGES = {
     # Kafka stack
@@ -19,12 +21,16 @@ DEFAULT_IMAGES = {
     # Flink stack
     "flink": "flink:1.20.1",
     "flex": {"trial": "factorhouse/flex:latest", "community": "factorhouse/flex-ce:latest"},
+    "redis": "redis:8",
     # Analytics stack. MinIO left Docker Hub; quay.io serves the same tags.
     "spark-iceberg": "tabulario/spark-iceberg:3.5.5_1.8.1",
     "rest": "apache/iceberg-rest-fixture",
     "minio": "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z",
     "mc": "quay.io/minio/mc",
     "postgres": "postgres:17",
+    # the Hive Metastore and the Spark that uses it (catalog: hive), as upstream today
+    "hive-metastore": "apache/hive:3.1.3",
+    "spark": "apache/spark:3.5.5-java17-python3",
     # Pinot stack
     "pinot": "apachepinot/pinot:1.2.0",
     # Store stacks (ClickHouse, StarRocks) and CloudBeaver, which runs with either

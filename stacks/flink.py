@@ -9,6 +9,7 @@ import yaml
 
 from .analytics import s3_credentials
 from .factorhouse import factorhouse_app
+from .metastore import flink_side
 from .platform import Platform
 from .service import File, ImageBuild, Service, curl_check
 from .settings import RESOURCES
@@ -18,6 +19,8 @@ FLINK_VERSION = "1.20.1"
 CONF = RESOURCES / "flex" / "conf"
 # Settings of resources/flex/conf that point at the analytics stack (MinIO, Iceberg)
 ANALYTICS_KEYS = ("fs.s3a.", "sql.catalog.", "sql.default-catalog")
+# of those, the Iceberg REST catalog's (left out with catalog hive)
+REST_CATALOG_KEYS = ("sql.catalog.", "sql.default-catalog")
 
 SQL_GATEWAY = (
     "bin/sql-gateway.sh", "start-foreground",
@@ -28,17 +31,30 @@ SQL_GATEWAY = (
 )
 
 
-def flink_config(analytics: bool) -> dict[str, str]:
+def _without(conf: str, keys: tuple[str, ...]) -> str:
+    return "".join(line for line in conf.splitlines(keepends=True) if not line.startswith(keys))
+
+
+def _without_catalogs(sql: str, why: str) -> str:
+    defaults = yaml.safe_load(sql)
+    defaults.pop("catalogs", None)
+    defaults.get("execution", {}).pop("default-catalog", None)
+    return f"# SQL client defaults ({why})\n" + yaml.safe_dump(defaults)
+
+
+def flink_config(analytics: bool, rest_catalog: bool = True) -> dict[str, str]:
     """The Flink configuration files, by name. Without the analytics stack, the MinIO
-    and Iceberg catalog settings are left out (nothing would answer them)."""
+    and Iceberg catalog settings are left out (nothing would answer them); without the
+    REST catalog (catalog hive), its settings (the metastore's are in other files:
+    stacks/metastore.py)."""
     conf = (CONF / "flink-conf.yaml").read_text()
     sql = (CONF / "sql-client-defaults.yaml").read_text()
     if not analytics:
-        conf = "".join(line for line in conf.splitlines(keepends=True) if not line.startswith(ANALYTICS_KEYS))
-        defaults = yaml.safe_load(sql)
-        defaults.pop("catalogs", None)
-        defaults.get("execution", {}).pop("default-catalog", None)
-        sql = "# SQL client defaults (the analytics stack does not run: no Iceberg catalog)\n" + yaml.safe_dump(defaults)
+        conf = _without(conf, ANALYTICS_KEYS)
+        sql = _without_catalogs(sql, "the analytics stack does not run: no Iceberg catalog")
+    elif not rest_catalog:
+        conf = _without(conf, REST_CATALOG_KEYS)
+        sql = _without_catalogs(sql, "catalog hive: the Hive Metastore's catalogs are in init-catalogs.sql")
     return {"flink-conf.yaml": conf, "sql-client-defaults.yaml": sql}
 
 
@@ -62,7 +78,10 @@ class FlinkStack(pulumi.ComponentResource):
             build_args={"FLINK_VERSION": FLINK_VERSION},
             add=((jars, "jars"),),
         )
-        files = tuple(File(f"/opt/flink/conf/{name}", content=text) for name, text in flink_config(analytics).items())
+        # the catalog's part (catalog hive): files, settings, jars, the metastore to wait for
+        catalog = flink_side(platform, self)
+        files = tuple(File(f"/opt/flink/conf/{name}", content=text)
+                      for name, text in flink_config(analytics, rest_catalog=not s.hive).items()) + catalog.files
         env: dict[str, pulumi.Input[str]] = {
             "HADOOP_CONF_DIR": "/opt/hadoop/etc/hadoop",
             "AWS_REGION": "us-east-1",
@@ -73,16 +92,18 @@ class FlinkStack(pulumi.ComponentResource):
         if analytics:
             # the MinIO credentials, for S3A and Iceberg's S3FileIO (AWS default chain)
             env.update(s3_credentials(platform))
+        env.update(catalog.env)
 
         def flink(name: str, command: tuple[str, ...], **more) -> Service:
             return Service(name=name, container=name, image=image, command=command,
                            env={**env, **more.pop("env", {})}, files=files,
-                           downloads=((connectors, "/tmp/connector"),), **more)
+                           downloads=((connectors, "/tmp/connector"),) + catalog.downloads, **more)
 
         platform.run(flink(
             "jobmanager", ("jobmanager",),
             ports=((8082, 8081),),
             healthcheck=curl_check("http://localhost:8081/config", interval=5, timeout=5, retries=5),
+            depends_on=catalog.jobmanager_waits_for,
         ), self)
         for n in range(1, 2 if s.lite else 4):
             platform.run(flink(f"taskmanager-{n}", ("taskmanager",), depends_on={"jobmanager": "healthy"}), self)

@@ -59,7 +59,7 @@ def curl_check(url: str, interval: int, timeout: int, retries: int, start_period
 @dataclass(frozen=True)
 class FileEntry:
     target: str  # path in the container
-    text: pulumi.Input[str]  # a str, or an Output where it holds a secret setting
+    text: pulumi.Input[str]  # an Output only when secret (it holds a credential)
     executable: bool
     secret: bool  # holds credentials (a login realm): kept as a secret by every engine
 
@@ -67,9 +67,9 @@ class FileEntry:
 @dataclass(frozen=True)
 class File:
     """A file the container reads at `target`: a file or a folder (every file in it, at
-    the same relative paths) of resources/, or text the program makes (an Output where it
-    holds a secret setting). `secret`: it holds credentials (users and passwords of a
-    login realm, a password setting)."""
+    the same relative paths) of resources/, or text the program makes. `secret`: it
+    holds credentials (users and passwords of a login realm, a password of a setting);
+    only a secret file's content may be an Output (a setting's secret value in it)."""
 
     target: str
     source: Optional[str] = None  # relative to resources/
@@ -79,6 +79,8 @@ class File:
     def __post_init__(self):
         if (self.source is None) == (self.content is None):
             raise ValueError(f"{self.target}: give a source or a content, not both")
+        if isinstance(self.content, pulumi.Output) and not self.secret:
+            raise ValueError(f"{self.target}: a content made from settings holds a credential; make it secret")
 
     def expand(self) -> list[FileEntry]:
         """Every file, in a fixed order; MissingResource when its source is gone."""

@@ -24,7 +24,7 @@ import pulumi
 import yaml
 from pulumi.runtime import config as pulumi_config
 
-from .catalog import DEFAULT_IMAGES, EDITIONS, KAFKA_MODES, default_images
+from .catalog import CATALOGS, DEFAULT_IMAGES, EDITIONS, KAFKA_MODES, default_images
 from .envfile import EnvFileError, read_env_file
 
 PROJECT = "factorhouse-local"
@@ -32,7 +32,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 RESOURCES = PROJECT_DIR / "resources"
 
 ENGINES = ("docker", "kubernetes")
-STACKS = ("kpow", "flex", "analytics", "pinot", "clickhouse", "starrocks")
+STACKS = ("kpow", "flex", "analytics", "pinot", "redis", "clickhouse", "starrocks")
 PROFILES = ("full", "lite")
 LICENSE_KEYS = ("LICENSE_ID", "LICENSE_CODE", "LICENSEE", "LICENSE_EXPIRY", "LICENSE_SIGNATURE")
 
@@ -73,6 +73,7 @@ PROVIDER_KEYS = {
 # (ports published beyond this machine, a cluster), by the stack that uses them (or the
 # stacks, any of which runs the service).
 DEFAULT_PASSWORDS = {"minioPassword": "analytics", "postgresPassword": "analytics",
+                     "redisPassword": "redis",
                      "clickhousePassword": "clickhouse", "cloudbeaverPassword": ("clickhouse", "starrocks")}
 
 
@@ -99,6 +100,8 @@ class Settings:
     minio_user: str
     minio_password: pulumi.Output  # secret
     postgres_password: pulumi.Output  # secret
+    redis_password: pulumi.Output  # secret
+    catalog: str  # the analytics stack's catalog: rest or hive
     spark_thrift_ports: bool
     docker_host: str
     kube_context: str
@@ -121,6 +124,11 @@ class Settings:
     @property
     def kraft(self) -> bool:
         return self.kafka_mode == "kraft"
+
+    @property
+    def hive(self) -> bool:
+        """Whether the catalog is the Hive Metastore (which needs the analytics stack)."""
+        return self.catalog == "hive"
 
     def runs(self, stack: str) -> bool:
         return stack in self.stacks
@@ -346,6 +354,20 @@ def _check_choices(values: dict, errors: list[str]) -> None:
     _one_of("edition", values["edition"], EDITIONS, errors)
     _one_of("profile", values["profile"], PROFILES, errors)
     _one_of("kafkaMode", values["kafkaMode"], KAFKA_MODES, errors)
+    _one_of("catalog", values["catalog"], CATALOGS, errors)
+
+
+def _check_catalog(values: dict, chosen: tuple[str, ...], errors: list[str]) -> None:
+    """The Hive Metastore runs in the analytics stack (on its Postgres and MinIO), and its
+    Spark runs no Thrift server."""
+    if values["catalog"] != "hive":
+        return
+    if chosen and "analytics" not in chosen:
+        errors.append("catalog: 'hive' needs the analytics stack (the metastore runs there, on its Postgres and "
+                      "MinIO); add analytics to stacks, or set catalog rest")
+    if values["sparkThriftPorts"]:
+        errors.append("sparkThriftPorts: true has no meaning with catalog hive (its Spark runs the history server, "
+                      "no Thrift server); remove it with `pulumi config rm sparkThriftPorts`")
 
 
 def _exposed(values: dict, errors: list[str]) -> bool:
@@ -380,7 +402,7 @@ def _check_passwords(values: dict, declared: Mapping[str, dict], chosen: tuple[s
                      errors: list[str]) -> None:
     """Credentials are not empty, MinIO's long enough, and a default password is refused
     where others can reach the service: ports published beyond this machine, or a cluster."""
-    for key in ("minioUser", "minioPassword", "postgresPassword"):
+    for key in ("minioUser", "minioPassword", "postgresPassword", "redisPassword"):
         if not values[key]:
             errors.append(f"{key}: an empty value is not allowed")
     if len(values["minioPassword"]) < 8:
@@ -476,6 +498,7 @@ def load() -> Settings:
     _check_engine(values, declared, errors)
     chosen = _chosen_stacks(values, errors)
     _check_choices(values, errors)
+    _check_catalog(values, chosen, errors)
     exposed = _exposed(values, errors)
     _check_passwords(values, declared, chosen, exposed, errors)
     _check_store_passwords(values, errors)
@@ -505,6 +528,8 @@ def load() -> Settings:
         minio_user=values["minioUser"],
         minio_password=pulumi.Output.secret(values["minioPassword"]),
         postgres_password=pulumi.Output.secret(values["postgresPassword"]),
+        redis_password=pulumi.Output.secret(values["redisPassword"]),
+        catalog=values["catalog"],
         spark_thrift_ports=values["sparkThriftPorts"],
         docker_host=values["dockerHost"],
         kube_context=values["kubeContext"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import tarfile
 import tempfile
@@ -46,6 +47,13 @@ def need(problem: str | None, what: str) -> None:
         if REQUIRED:
             pytest.fail(message + " (FHL_REQUIRE_DOCKER=1)")
         pytest.skip(message)
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on now, for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def import_base(host: str | None = None) -> str:

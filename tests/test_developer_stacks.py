@@ -10,7 +10,7 @@ from harness import CONTAINER, IMAGE, VOLUME, NETWORK, COMMAND, run_program
 
 SERVICES = {
     "kpow": {"zookeeper", "kafka-1", "kafka-2", "kafka-3", "schema", "connect", "kpow"},
-    "flex": {"jobmanager", "taskmanager-1", "taskmanager-2", "taskmanager-3", "sql-gateway", "flex"},
+    "flex": {"jobmanager", "taskmanager-1", "taskmanager-2", "taskmanager-3", "sql-gateway", "flex", "redis"},
     "analytics": {"spark-iceberg", "rest", "minio", "mc", "postgres"},
     "pinot": {"pinot-controller", "pinot-broker", "pinot-server"},
 }

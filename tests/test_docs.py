@@ -68,12 +68,28 @@ def test_the_start_up_benchmark_runs_and_our_chain_is_faster():
 
 
 SERVICES_DOC = (PROJECT_DIR / "docs/services.md").read_text()
+# the section of the services that `catalog: hive` runs in place of the REST catalog's
+HIVE_SECTION = "## The Hive Metastore (`catalog: hive`)"
 
 
-def documented_services() -> dict[str, tuple[str, str, set[str]]]:
-    """service -> (image, container, {"host:container", ...}) of docs/services.md's tables."""
-    rows = re.findall(r"^\| `([\w-]+)` \| `([^`]+)`[^|]*\| `([^`]+)`[^|]*\| ([^|]+) \|$", SERVICES_DOC, re.M)
+def documented_services(text: str) -> dict[str, tuple[str, str, set[str]]]:
+    """service -> (image, container, {"host:container", ...}) of the tables in `text`."""
+    rows = re.findall(r"^\| `([\w-]+)` \| `([^`]+)`[^|]*\| `([^`]+)`[^|]*\| ([^|]+) \|$", text, re.M)
     return {name: (image, container, set(re.findall(r"`(\d+:\d+)`", ports))) for name, image, container, ports in rows}
+
+
+def sections() -> tuple[str, str]:
+    """docs/services.md without the Hive Metastore's section, and that section."""
+    before, rest = SERVICES_DOC.split(HIVE_SECTION)
+    hive, after = rest.split("\n## ", 1)
+    return before + "\n## " + after, hive
+
+
+def made_as_documented(run, documented: dict) -> None:
+    for name, (image, container, ports) in documented.items():
+        assert run.image_of(name) == image, name
+        assert run.container(name)["name"] == container, name
+        assert {f"{host}:{inside}" for _, host, inside in run.ports(name)} == ports, name
 
 
 def test_every_documented_service_is_made_as_documented_and_nothing_else():
@@ -81,12 +97,19 @@ def test_every_documented_service_is_made_as_documented_and_nothing_else():
     from harness import run_program
     from stacks.settings import STACKS
     run = run_program({"stacks": json.dumps(list(STACKS))})
-    documented = documented_services()
+    documented = documented_services(sections()[0])
     assert set(documented) == set(run.containers)
-    for name, (image, container, ports) in documented.items():
-        assert run.image_of(name) == image, name
-        assert run.container(name)["name"] == container, name
-        assert {f"{host}:{inside}" for _, host, inside in run.ports(name)} == ports, name
+    made_as_documented(run, documented)
+
+
+def test_with_the_hive_metastore_its_documented_services_replace_the_rest_catalogs():
+    import json
+    from harness import run_program
+    from stacks.settings import STACKS
+    run = run_program({"catalog": "hive", "stacks": json.dumps(list(STACKS))})
+    default, hive = (documented_services(part) for part in sections())
+    assert set(run.containers) == set(default) - {"rest"} | set(hive)
+    made_as_documented(run, hive)
 
 
 def test_the_project_stands_alone():

@@ -14,11 +14,12 @@ import kubernetes_validate
 import pytest
 
 import harness
+from engines.kubernetes import probe_command
 from harness import COMMAND, auto_name, is_secret, run_program
 from stacks.service import MIN_WAIT_SECONDS
 
-# on a cluster the default MinIO and Postgres passwords are refused
-PASSWORDS = {"minioPassword": "minio-on-k8s", "postgresPassword": "pg-on-k8s"}
+# on a cluster the default MinIO, Postgres and Redis passwords are refused
+PASSWORDS = {"minioPassword": "minio-on-k8s", "postgresPassword": "pg-on-k8s", "redisPassword": "redis-on-k8s"}
 K8S = {"engine": "kubernetes", **PASSWORDS}
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 JOB = "kubernetes:batch/v1:Job"
@@ -98,7 +99,7 @@ def docker_view(run) -> dict[str, dict]:
             "command": c.get("command") or [], "entrypoint": c.get("entrypoints") or [],
             "env": run.env(name), "files": run.files(name),
             "ports": sorted(int(p["internal"]) for p in c.get("ports", [])),
-            "memory": c.get("memory"), "check": check["tests"][1:] if check else None,
+            "memory": c.get("memory"), "check": probe_command(tuple(check["tests"])) if check else None,
             "data": sorted(run.mounts(name)), "one_shot": bool(c.get("attach")),
         }
     return out
@@ -231,7 +232,7 @@ def test_health_checks_are_probes_found_within_a_second():
             assert "readinessProbe" not in probes and "startupProbe" not in probes, name
             continue
         checked += 1
-        command = {"command": check["tests"][1:]} if check["tests"][0] == "CMD" else None
+        command = {"command": probe_command(tuple(check["tests"]))}
         ready, startup = probes["readinessProbe"], probes["startupProbe"]
         # at the check's own pace once up, as Docker runs it
         assert ready == {"exec": command, "periodSeconds": seconds(check["interval"]),
@@ -294,14 +295,15 @@ def distinctive(tmp_path) -> dict[str, str]:
     licence = tmp_path / "licence.env"
     licence.write_text("LICENSE_ID=lic-id-4711\nLICENSE_CODE=lic-code-4711\nLICENSEE=lic-who-4711\n"
                        "LICENSE_EXPIRY=2027-01-01\nLICENSE_SIGNATURE=lic-sig-4711\n")
-    return {"minioPassword": "minio-S3cret-4711", "postgresPassword": "pg-S3cret-4711",
+    return {"minioPassword": "minio-S3cret-4711", "postgresPassword": "pg-S3cret-4711", "redisPassword": "rd-S3cret-4711",
             "kpowLicenseFile": str(licence), "flexLicenseFile": str(licence)}
 
 
 def test_every_credential_is_in_a_secret_and_nowhere_else(tmp_path):
     secrets = distinctive(tmp_path)
-    run = run_program({**K8S, **secrets}, secret_keys=("minioPassword", "postgresPassword"))
-    values = ["minio-S3cret-4711", "pg-S3cret-4711", "lic-code-4711", "lic-sig-4711", "lic-id-4711",
+    run = run_program({**K8S, **secrets, "stacks": json.dumps(STACKS + ["redis"])},
+                      secret_keys=("minioPassword", "postgresPassword", "redisPassword"))
+    values = ["minio-S3cret-4711", "pg-S3cret-4711", "rd-S3cret-4711", "lic-code-4711", "lic-sig-4711", "lic-id-4711",
               "lic-who-4711"]
     in_secrets = set()
     for r in run.registrations:
@@ -319,7 +321,7 @@ def test_every_credential_is_in_a_secret_and_nowhere_else(tmp_path):
                             "SCHEMA_REGISTRY_PASSWORD"},
                    "flex": {"LICENSE_ID", "LICENSE_CODE", "LICENSEE", "LICENSE_EXPIRY", "LICENSE_SIGNATURE"},
                    "minio": {"MINIO_ROOT_PASSWORD"}, "mc": {"MINIO_ROOT_PASSWORD"},
-                   "postgres": {"POSTGRES_PASSWORD"}, "rest": {"AWS_SECRET_ACCESS_KEY"},
+                   "postgres": {"POSTGRES_PASSWORD"}, "rest": {"AWS_SECRET_ACCESS_KEY"}, "redis": {"REDIS_PASSWORD"},
                    "spark-iceberg": {"AWS_SECRET_ACCESS_KEY"},
                    **{name: {"AWS_SECRET_ACCESS_KEY"} for name in ("jobmanager", "taskmanager-1", "taskmanager-2",
                                                                     "taskmanager-3", "sql-gateway")}}
@@ -555,6 +557,8 @@ def test_images_are_built_for_the_nodes_platform():
 @pytest.mark.parametrize("extra, key, words", [
     ({"minioPassword": "password"}, "minioPassword", ["default password is not allowed with engine kubernetes"]),
     ({"postgresPassword": "db_password"}, "postgresPassword", ["default password is not allowed with engine kubernetes"]),
+    ({"redisPassword": "redis-pass", "stacks": '["redis"]'}, "redisPassword",
+     ["default password is not allowed with engine kubernetes"]),
     ({"hostAddress": "192.0.2.10"}, "hostAddress", ["has no use with engine kubernetes", "make forward"]),
     ({"imagePlatform": "amd64"}, "imagePlatform", ["'amd64'", "linux/amd64"]),
     ({"createNamespace": "maybe"}, "createNamespace", ["true or false"]),

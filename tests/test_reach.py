@@ -127,7 +127,8 @@ def test_the_engine_is_an_output_and_the_same_engine_runs_again():
 
 
 @pytest.mark.parametrize("config", [{"dockerHost": "ssh://alice@otherbox"},
-                                    {"engine": "kubernetes", "minioPassword": "not-default", "postgresPassword": "x"}])
+                                    {"engine": "kubernetes", "minioPassword": "not-default", "postgresPassword": "x",
+                                     "redisPassword": "y"}])
 def test_another_engine_is_refused_before_anything_is_planned(config):
     before = {"kind": "docker", "id": "OLD:ENGINE:0001", "address": "ssh://alice@bigbox"}
     other = {"kind": config.get("engine", "docker"), "id": "NEW:ENGINE:0002", "address": "x"}

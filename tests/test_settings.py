@@ -72,6 +72,7 @@ def test_a_changed_default_in_pulumi_yaml_changes_the_settings(monkeypatch):
     ({"followLatest": "always"}, "followLatest", ["'always'", "true or false"]),
     ({"minioPassword": "short"}, "minioPassword", ["8 characters"]),
     ({"postgresPassword": ""}, "postgresPassword", ["empty"]),
+    ({"redisPassword": ""}, "redisPassword", ["empty"]),
     ({"downloadMirror": "ftp://mirror"}, "downloadMirror", ["'ftp://mirror'", "https://"]),
     ({"profle": "lite"}, "profle", ["not a setting", "profile"]),
 ])
