@@ -18,6 +18,7 @@ def build(settings: Settings, engine: Engine) -> Platform:
     reads after `pulumi up`."""
     platform = Platform(settings, engine)
     platform.outputs["stacks"] = list(settings.stacks)
+    platform.outputs["edition"] = settings.edition
     summary = []
     services = {}
     for name, stack_class in STACK_CLASSES.items():

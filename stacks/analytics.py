@@ -108,6 +108,10 @@ class AnalyticsStack(pulumi.ComponentResource):
             "minioConsoleUrl": s.url(9001),
             "postgresDsn": pulumi.Output.format(
                 "postgresql://db_user:{0}@{1}:{2}/factorhouse", s.postgres_password, s.host_address, s.port(5432)),
+            # what `make check` asks of MinIO with (docs/check.md)
+            "minioUser": s.minio_user,
+            "minioPassword": s.minio_password,  # a secret
+            "minioBuckets": list(BUCKETS),
         }
         if s.spark_thrift_ports:
             self.outputs["sparkThriftUrl"] = f"jdbc:hive2://{s.host_address}:{s.port(10000)}"
