@@ -97,6 +97,22 @@ def uses_passphrase(project_dir: Path, stack: str) -> bool:
     return provider == "passphrase"
 
 
+def needs_passphrase(env: Mapping[str, str], project_dir: Path, stack: str) -> bool:
+    """Whether the CLI will need a passphrase that the environment does not give: a local
+    backend, a stack whose secrets a passphrase encrypts, no PULUMI_CONFIG_PASSPHRASE(_FILE)."""
+    return (local_folder(backend_url(env, project_dir), project_dir) is not None
+            and not any(env.get(k) for k in PASSPHRASE_KEYS) and uses_passphrase(project_dir, stack))
+
+
+def passphrase_problem(env: Mapping[str, str], project_dir: Path, stack: str, interactive: bool) -> str | None:
+    """One line when the CLI would need a passphrase and there is no terminal to ask for it."""
+    if interactive or not needs_passphrase(env, project_dir, stack):
+        return None
+    return (f"Set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): the local state backend "
+            f"{backend_url(env, project_dir)} encrypts stack {stack}'s secrets with it, and there is no terminal "
+            "to ask.")
+
+
 def pulumi_steps(action: str, stack: str, interactive: bool) -> list[list[str]]:
     """The pulumi commands of an action, in order."""
     yes = [] if interactive else ["--yes"]
@@ -203,12 +219,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     folder = local_folder(url, project)
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)  # the CLI needs the folder to exist
-        if (not interactive and not any(env.get(k) for k in PASSPHRASE_KEYS)
-                and uses_passphrase(project, args.stack)):
-            print(f"Set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): the local state backend "
-                  f"{url} encrypts stack {args.stack}'s secrets with it, and there is no terminal to ask.",
-                  file=sys.stderr)
-            return 2
+    problem = passphrase_problem(env, project, args.stack, interactive)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
 
     if args.action == "forward":
         return forward(pulumi, args.stack, env, project)
