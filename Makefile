@@ -3,7 +3,7 @@ VENV := venv
 STACK ?= dev
 
 .DEFAULT_GOAL := help
-.PHONY: help up preview down forward test install
+.PHONY: help up preview down forward check test install
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,6 +27,9 @@ down: install ## destroy the stack's containers and network (data volumes are ke
 
 forward: install ## engine kubernetes: run the port forwards to every service until Ctrl-C
 	$(VENV)/bin/python scripts/stack.py forward --stack $(STACK)
+
+check: install ## ask every service its own question, as a client would (JSON=1 prints JSON)
+	@$(VENV)/bin/python scripts/check.py --stack $(STACK)$(if $(JSON), --json)
 
 # no bytecode, no pytest cache: the tests leave the project folder as they found it
 test: install ## run the tests
