@@ -16,6 +16,7 @@ or fail under FHL_REQUIRE_DOCKER=1 (tests/engine.py `need`).
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import os
 import pwd
@@ -78,11 +79,15 @@ def java_problem() -> Optional[str]:
 
 
 def kafka_jars() -> Path:
-    """The folder of Kafka's jars, laid out (and checked) from the cache, else from Maven Central."""
+    """The folder of Kafka's jars, laid out (and checked) from the cache, else from Maven
+    Central; one test run at a time lays it out (the cache is the user's, shared by runs)."""
     artifacts = [{"name": c, "url": maven_url(c), "dest": f"{c.split(':')[1]}-{c.split(':')[2]}.jar",
                   "sha1_sidecar": True} for c in KAFKA_JARS]
     folder = CACHE / "kafka-3.9.1"
-    lay_out({"group": "kafka-3.9.1", "artifacts": artifacts}, folder, CACHE / "downloads", log=lambda line: None)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / "kafka-3.9.1.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        lay_out({"group": "kafka-3.9.1", "artifacts": artifacts}, folder, CACHE / "downloads", log=lambda line: None)
     return folder
 
 
