@@ -3,7 +3,7 @@ VENV := venv
 STACK ?= dev
 
 .DEFAULT_GOAL := help
-.PHONY: help up preview down forward ps logs restart shell tunnel drop-data test install
+.PHONY: help up preview down forward ps logs restart shell tunnel drop-data check test install
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,6 +45,9 @@ tunnel: install ## engine docker on a server: print the ssh command tunnelling e
 
 drop-data: install ## after `make down`: delete this stack's data volumes or claims, asking first (YES=1: without)
 	$(VENV)/bin/python scripts/drop_data.py --stack $(STACK) $(if $(filter 1 yes true,$(YES)),--yes) $(if $(filter 1 yes true,$(LEGACY)),--legacy)
+
+check: install ## ask every service its own question, as a client would (JSON=1 prints JSON)
+	@$(VENV)/bin/python scripts/check.py --stack $(STACK)$(if $(JSON), --json)
 
 # no bytecode, no pytest cache: the tests leave the project folder as they found it
 test: install ## run the tests

@@ -26,6 +26,7 @@ def build(settings: Settings, engine: Engine) -> Platform:
     reads after `pulumi up`."""
     platform = Platform(settings, engine)
     platform.outputs["stacks"] = list(settings.stacks)
+    platform.outputs["edition"] = settings.edition
     made_by: dict[str, list[str]] = {}
     services = {}
     for name in BUILD_ORDER:

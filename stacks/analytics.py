@@ -98,6 +98,10 @@ class AnalyticsStack(pulumi.ComponentResource):
             "postgresDsn": pulumi.Output.format(
                 "postgresql://db_user:{0}@{1}:{2}/factorhouse", s.postgres_password, s.host_address, s.port(5432)),
             **(metastore.outputs(platform) if s.hive else self._rest_outputs(s)),
+            # what `make check` asks of MinIO with (docs/check.md)
+            "minioUser": s.minio_user,
+            "minioPassword": s.minio_password,  # a secret
+            "minioBuckets": list(buckets(s)),
         }
         self.register_outputs(self.outputs)
 

@@ -34,3 +34,9 @@ def factorhouse_app(platform: Platform, product: str, host_port: int, env: Mappi
         restart="always",
         memory_mb=1024 if s.lite else 2048,
     )
+
+
+def asks_login(app: Service) -> bool:
+    """Whether Kpow or Flex asks its users to log in: its settings name an authentication
+    provider (the trial edition's files of Kpow; Flex's when its login is switched on)."""
+    return "AUTH_PROVIDER_TYPE" in app.environment()

@@ -8,7 +8,7 @@ import pulumi
 import yaml
 
 from .analytics import s3_credentials
-from .factorhouse import factorhouse_app
+from .factorhouse import asks_login, factorhouse_app
 from .metastore import flink_side
 from .platform import Platform
 from .service import File, ImageBuild, Service, curl_check
@@ -56,6 +56,11 @@ def flink_config(analytics: bool, rest_catalog: bool = True) -> dict[str, str]:
         conf = _without(conf, REST_CATALOG_KEYS)
         sql = _without_catalogs(sql, "catalog hive: the Hive Metastore's catalogs are in init-catalogs.sql")
     return {"flink-conf.yaml": conf, "sql-client-defaults.yaml": sql}
+
+
+def task_slots(conf: str) -> int:
+    """The task slots of each taskmanager, as its flink-conf.yaml sets them (Flink's default: 1)."""
+    return int((yaml.safe_load(conf) or {}).get("taskmanager.numberOfTaskSlots", 1))
 
 
 class FlinkStack(pulumi.ComponentResource):
@@ -115,7 +120,11 @@ class FlinkStack(pulumi.ComponentResource):
             depends_on={"jobmanager": "healthy"},
         ), self)
 
-        platform.run(factorhouse_app(platform, "flex", 3001, env={}, depends_on={"jobmanager": "healthy"}), self)
+        flex = factorhouse_app(platform, "flex", 3001, env={}, depends_on={"jobmanager": "healthy"})
+        platform.run(flex, self)
 
-        self.outputs = {"flexUrl": s.url(3001), "flinkUiUrl": s.url(8082), "sqlGatewayUrl": s.url(9090)}
+        self.outputs = {"flexUrl": s.url(3001), "flinkUiUrl": s.url(8082), "sqlGatewayUrl": s.url(9090),
+                        # what `make check` asks of them (docs/check.md)
+                        "flinkTaskSlots": task_slots(flink_config(analytics)["flink-conf.yaml"]),
+                        "flexLogin": asks_login(flex)}
         self.register_outputs(self.outputs)

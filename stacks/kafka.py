@@ -8,7 +8,7 @@ import hashlib
 
 import pulumi
 
-from .factorhouse import factorhouse_app
+from .factorhouse import asks_login, factorhouse_app
 from .platform import Platform
 from .service import File, Service, curl_check
 from .settings import Settings
@@ -16,6 +16,14 @@ from .setup import download
 
 JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
 CONTROLLER_PORT = 19091  # KRaft: every node's controller listener, inside the network
+# The connector classes each download of the `kafka-connectors` group gives Connect (its
+# plugin list names them); `make check` asks Connect for every one.
+CONNECTOR_CLASSES = {
+    "confluent-s3": ("io.confluent.connect.s3.S3SinkConnector",),
+    "debezium-postgres": ("io.debezium.connector.postgresql.PostgresConnector",),
+    "msk-datagen": ("com.amazonaws.mskdatagen.GeneratorSourceConnector",),
+    "iceberg-kafka-connect": ("io.tabular.iceberg.connect.IcebergSinkConnector",),
+}
 
 
 def broker_count(lite: bool) -> int:
@@ -183,13 +191,22 @@ class KafkaStack(pulumi.ComponentResource):
             restart="unless-stopped",
         ), self)
 
-        platform.run(factorhouse_app(platform, "kpow", 3000, env={"BOOTSTRAP": bootstrap},
-                                     depends_on={"connect": "healthy"}), self)
+        kpow = factorhouse_app(platform, "kpow", 3000, env={"BOOTSTRAP": bootstrap},
+                               depends_on={"connect": "healthy"})
+        platform.run(kpow, self)
 
+        # Kpow's login to the schema registry is the registry realm's user: what a client uses
+        kpow_env = kpow.environment()
         self.outputs = {
             "kpowUrl": s.url(3000),
             "kafkaBootstrapServers": ",".join(f"{s.host_address}:{s.port(9091 + n)}" for n in range(1, brokers + 1)),
             "schemaRegistryUrl": s.url(8081),
             "kafkaConnectUrl": s.url(8083),
+            # what `make check` asks of them (docs/check.md)
+            "kafkaBrokerIds": {name: n for n, name in enumerate(broker_names, start=1)},
+            "kafkaConnectPlugins": sorted(c for classes in CONNECTOR_CLASSES.values() for c in classes),
+            "schemaRegistryUser": kpow_env["SCHEMA_REGISTRY_USER"],
+            "schemaRegistryPassword": pulumi.Output.secret(kpow_env["SCHEMA_REGISTRY_PASSWORD"]),
+            "kpowLogin": asks_login(kpow),
         }
         self.register_outputs(self.outputs)
