@@ -5,12 +5,16 @@ from __future__ import annotations
 from .analytics import AnalyticsStack
 from .flink import FlinkStack
 from .kafka import KafkaStack
+from .lineage import LineageStack
 from .pinot import PinotStack
 from .platform import Engine, Platform
 from .settings import Settings
+from .telemetry import TelemetryStack
 
-# in this order; the summary lists a shared service (Zookeeper) under the first stack that runs it
-STACK_CLASSES = {"kpow": KafkaStack, "flex": FlinkStack, "analytics": AnalyticsStack, "pinot": PinotStack}
+# in this order (a stack that WATCHES_OTHERS, as telemetry, after all the others); the
+# summary lists a shared service (Zookeeper) under the first stack that runs it
+STACK_CLASSES = {"kpow": KafkaStack, "flex": FlinkStack, "analytics": AnalyticsStack, "pinot": PinotStack,
+                 "telemetry": TelemetryStack, "lineage": LineageStack}
 
 
 def build(settings: Settings, engine: Engine) -> Platform:
@@ -20,7 +24,7 @@ def build(settings: Settings, engine: Engine) -> Platform:
     platform.outputs["stacks"] = list(settings.stacks)
     summary = []
     services = {}
-    for name, stack_class in STACK_CLASSES.items():
+    for name, stack_class in sorted(STACK_CLASSES.items(), key=lambda item: getattr(item[1], "WATCHES_OTHERS", False)):
         if settings.runs(name):
             before = set(platform.services)
             platform.outputs.update(stack_class(platform).outputs)

@@ -27,6 +27,14 @@ DEFAULT_IMAGES = {
     "postgres": "postgres:17",
     # Pinot stack
     "pinot": "apachepinot/pinot:1.2.0",
+    # Telemetry stack
+    "prometheus": "prom/prometheus:v3.5.0",
+    "alertmanager": "prom/alertmanager:v0.28.1",
+    "grafana": "grafana/grafana:12.1.1",
+    # Lineage stack
+    "marquez-db": "postgres:14",
+    "marquez": "marquezproject/marquez:0.51.1",
+    "marquez-web": "marquezproject/marquez-web:0.51.1",
 }
 
 

@@ -31,13 +31,13 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 RESOURCES = PROJECT_DIR / "resources"
 
 ENGINES = ("docker", "kubernetes")
-STACKS = ("kpow", "flex", "analytics", "pinot")
+STACKS = ("kpow", "flex", "analytics", "pinot", "telemetry", "lineage")
 PROFILES = ("full", "lite")
 LICENSE_KEYS = ("LICENSE_ID", "LICENSE_CODE", "LICENSEE", "LICENSE_EXPIRY", "LICENSE_SIGNATURE")
 
 # The lowest and highest host ports that any stack publishes (before the offset);
 # tests/test_settings.py checks that these bound every published port.
-PUBLISHED_PORTS = (2181, 19000)
+PUBLISHED_PORTS = (2181, 19093)
 
 _PREFIX = re.compile(r"^([a-z0-9][a-z0-9-]*)?$")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
@@ -66,7 +66,8 @@ PROVIDER_KEYS = {
 
 # Passwords whose defaults are everybody's: refused where others can reach the service
 # (ports published beyond this machine, a cluster), by the stack that uses them.
-DEFAULT_PASSWORDS = {"minioPassword": "analytics", "postgresPassword": "analytics"}
+DEFAULT_PASSWORDS = {"minioPassword": "analytics", "postgresPassword": "analytics", "grafanaPassword": "telemetry",
+                     "marquezPassword": "lineage"}
 
 
 class SettingsError(pulumi.RunError):
@@ -92,6 +93,8 @@ class Settings:
     minio_user: str
     minio_password: pulumi.Output  # secret
     postgres_password: pulumi.Output  # secret
+    grafana_password: pulumi.Output  # secret
+    marquez_password: pulumi.Output  # secret
     spark_thrift_ports: bool
     docker_host: str
     kube_context: str
@@ -351,7 +354,7 @@ def _check_passwords(values: dict, declared: Mapping[str, dict], chosen: tuple[s
                      errors: list[str]) -> None:
     """Credentials are not empty, MinIO's long enough, and a default password is refused
     where others can reach the service: ports published beyond this machine, or a cluster."""
-    for key in ("minioUser", "minioPassword", "postgresPassword"):
+    for key in ("minioUser", "minioPassword", "postgresPassword", "grafanaPassword", "marquezPassword"):
         if not values[key]:
             errors.append(f"{key}: an empty value is not allowed")
     if len(values["minioPassword"]) < 8:
@@ -461,6 +464,8 @@ def load() -> Settings:
         minio_user=values["minioUser"],
         minio_password=pulumi.Output.secret(values["minioPassword"]),
         postgres_password=pulumi.Output.secret(values["postgresPassword"]),
+        grafana_password=pulumi.Output.secret(values["grafanaPassword"]),
+        marquez_password=pulumi.Output.secret(values["marquezPassword"]),
         spark_thrift_ports=values["sparkThriftPorts"],
         docker_host=values["dockerHost"],
         kube_context=values["kubeContext"],

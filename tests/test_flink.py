@@ -143,14 +143,19 @@ def test_without_analytics_flink_has_no_iceberg_catalog_or_minio(run):
 
 @pytest.mark.parametrize("stacks", [["flex"], ["flex", "analytics"]])
 def test_the_prometheus_reporter_is_on_in_every_flink_container_whatever_runs(stacks):
-    # as upstream's flink-conf.yaml: port 9249, the reporter's factory
+    # as upstream's flink-conf.yaml: port 9249, the reporter's factory; on whether or not
+    # the telemetry stack runs, so that adding it never restarts the Flink cluster
     run = run_program({"stacks": json.dumps(stacks)})
+    with_telemetry = run_program({"stacks": json.dumps(stacks + ["telemetry"])})
     for service in FLINK_SERVICES:
         conf = yaml.safe_load(run.files(service)["/opt/flink/conf/flink-conf.yaml"])
         assert {k: v for k, v in conf.items() if k.startswith("metrics.")} == {
             "metrics.reporters": "prom",
             "metrics.reporter.prom.factory.class": "org.apache.flink.metrics.prometheus.PrometheusReporterFactory",
             "metrics.reporter.prom.port": 9249}
+        assert with_telemetry.container(service)["image"] == run.container(service)["image"]
+        assert with_telemetry.files(service) == run.files(service)
+        assert with_telemetry.env(service) == run.env(service)
 
 
 def test_both_flink_images_carry_the_reporter_plugin():

@@ -149,15 +149,20 @@ def runs():
     return {case: (run_program(config(*case)), run_program({**K8S, **config(*case)})) for case in CASES}
 
 
-@pytest.mark.parametrize("case", CASES, ids=["+".join(c) + f"-{p}-{m}" for c, p, m in CASES])
-def test_every_service_runs_on_kubernetes_what_it_runs_on_docker(runs, case):
-    docker_run, k8s_run = runs[case]
+def assert_same_on_both(docker_run, k8s_run) -> None:
+    """Every service runs on Kubernetes what it runs on Docker, and waits for the same."""
     on_docker, on_k8s = docker_view(docker_run), kubernetes_view(k8s_run)
     assert set(on_k8s) == set(on_docker)
     for name in on_docker:
         assert on_k8s[name] == on_docker[name], name
     for name, (waits_docker, waits_k8s) in same_dependencies(docker_run, k8s_run).items():
         assert waits_k8s == waits_docker, name
+
+
+@pytest.mark.parametrize("case", CASES, ids=["+".join(c) + f"-{p}-{m}" for c, p, m in CASES])
+def test_every_service_runs_on_kubernetes_what_it_runs_on_docker(runs, case):
+    docker_run, k8s_run = runs[case]
+    assert_same_on_both(docker_run, k8s_run)
     # no Docker resource, no health gate: the cluster probes, Pulumi waits for readiness
     assert not [r for r in k8s_run.registrations if r.type.startswith(("docker:", "pulumi:providers:docker"))]
     assert not [r for r in k8s_run.of_type(COMMAND) if r.name.endswith("-healthy")]
@@ -442,14 +447,20 @@ def test_manifests_cover_every_kind(all_manifests):
                      "NetworkPolicy"}
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_every_manifest_validates_against_the_kubernetes_schemas(all_manifests, version):
-    for manifest in all_manifests:
+def assert_valid(manifests: list[dict], version: str) -> None:
+    """Every manifest validates against the schemas of Kubernetes `version`, or the test
+    fails naming the first one that does not, where and why."""
+    for manifest in manifests:
         try:
             kubernetes_validate.validate(manifest, version, strict=True)
         except kubernetes_validate.ValidationError as error:
             where = ".".join(str(p) for p in error.path)
             pytest.fail(f"{manifest['kind']} {manifest['metadata'].get('name')}: {where}: {error.message} ({version})")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_manifest_validates_against_the_kubernetes_schemas(all_manifests, version):
+    assert_valid(all_manifests, version)
 
 
 
