@@ -5,19 +5,23 @@ from __future__ import annotations
 from .analytics import AnalyticsStack
 from .flink import FlinkStack
 from .kafka import KafkaStack
+from .lineage import LineageStack
 from .pinot import PinotStack
 from .redis import RedisStack
 from .platform import Engine, Platform
 from .settings import Settings
 from .stores import ClickHouseStack, StarRocksStack
+from .telemetry import TelemetryStack
 
 # in this order (the summary's); a shared service (Zookeeper, CloudBeaver) is listed under
 # the first stack that runs it
 STACK_CLASSES = {"kpow": KafkaStack, "flex": FlinkStack, "analytics": AnalyticsStack, "pinot": PinotStack,
-                 "redis": RedisStack, "clickhouse": ClickHouseStack, "starrocks": StarRocksStack}
+                 "telemetry": TelemetryStack, "lineage": LineageStack, "redis": RedisStack,
+                 "clickhouse": ClickHouseStack, "starrocks": StarRocksStack}
 # the order they are made in: a stack after those whose services it waits for (with
-# catalog hive, Flink's jobmanager waits for the analytics stack's metastore)
-BUILD_ORDER = ("kpow", "analytics", "flex", "pinot", "redis", "clickhouse", "starrocks")
+# catalog hive, Flink's jobmanager waits for the analytics stack's metastore), and
+# telemetry last of all: it scrapes what the others run
+BUILD_ORDER = ("kpow", "analytics", "flex", "pinot", "lineage", "redis", "clickhouse", "starrocks", "telemetry")
 assert sorted(BUILD_ORDER) == sorted(STACK_CLASSES), "every stack has its place in BUILD_ORDER"
 
 

@@ -33,6 +33,14 @@ DEFAULT_IMAGES = {
     "spark": "apache/spark:3.5.5-java17-python3",
     # Pinot stack
     "pinot": "apachepinot/pinot:1.2.0",
+    # Telemetry stack
+    "prometheus": "prom/prometheus:v3.5.0",
+    "alertmanager": "prom/alertmanager:v0.28.1",
+    "grafana": "grafana/grafana:12.1.1",
+    # Lineage stack
+    "marquez-db": "postgres:14",
+    "marquez": "marquezproject/marquez:0.51.1",
+    "marquez-web": "marquezproject/marquez-web:0.51.1",
     # Store stacks (ClickHouse, StarRocks) and CloudBeaver, which runs with either
     "clickhouse": "clickhouse/clickhouse-server:25.6-alpine",
     "starrocks-fe": "starrocks/fe-ubuntu:3.5-latest",

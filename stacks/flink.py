@@ -9,13 +9,17 @@ import yaml
 
 from .analytics import s3_credentials
 from .factorhouse import asks_login, factorhouse_app
+from .lineage import flink_lineage
 from .metastore import flink_side
 from .platform import Platform
-from .service import File, ImageBuild, Service, curl_check
+from .service import File, ImageBuild, Metrics, Service, curl_check
 from .settings import RESOURCES
 from .setup import download
 
 FLINK_VERSION = "1.20.1"
+# Flink's Prometheus reporter (resources/flex/conf/flink-conf.yaml: on in every Flink
+# container, whether or not the telemetry stack runs) on the jobmanager and taskmanagers
+REPORTER = Metrics("flink", 9249)
 CONF = RESOURCES / "flex" / "conf"
 # Settings of resources/flex/conf that point at the analytics stack (MinIO, Iceberg)
 ANALYTICS_KEYS = ("fs.s3a.", "sql.catalog.", "sql.default-catalog")
@@ -85,8 +89,11 @@ class FlinkStack(pulumi.ComponentResource):
         )
         # the catalog's part (catalog hive): files, settings, jars, the metastore to wait for
         catalog = flink_side(platform, self)
+        # where Flink jobs send lineage (only while the lineage stack runs)
+        lineage_env, lineage_files = flink_lineage(s)
         files = tuple(File(f"/opt/flink/conf/{name}", content=text)
-                      for name, text in flink_config(analytics, rest_catalog=not s.hive).items()) + catalog.files
+                      for name, text in flink_config(analytics, rest_catalog=not s.hive).items()) \
+            + catalog.files + lineage_files
         env: dict[str, pulumi.Input[str]] = {
             "HADOOP_CONF_DIR": "/opt/hadoop/etc/hadoop",
             "AWS_REGION": "us-east-1",
@@ -98,6 +105,7 @@ class FlinkStack(pulumi.ComponentResource):
             # the MinIO credentials, for S3A and Iceberg's S3FileIO (AWS default chain)
             env.update(s3_credentials(platform))
         env.update(catalog.env)
+        env.update(lineage_env)
 
         def flink(name: str, command: tuple[str, ...], **more) -> Service:
             return Service(name=name, container=name, image=image, command=command,
@@ -109,9 +117,11 @@ class FlinkStack(pulumi.ComponentResource):
             ports=((8082, 8081),),
             healthcheck=curl_check("http://localhost:8081/config", interval=5, timeout=5, retries=5),
             depends_on=catalog.jobmanager_waits_for,
+            metrics=(REPORTER,),
         ), self)
         for n in range(1, 2 if s.lite else 4):
-            platform.run(flink(f"taskmanager-{n}", ("taskmanager",), depends_on={"jobmanager": "healthy"}), self)
+            platform.run(flink(f"taskmanager-{n}", ("taskmanager",), depends_on={"jobmanager": "healthy"},
+                               metrics=(REPORTER,)), self)
         platform.run(flink(
             "sql-gateway", SQL_GATEWAY,
             ports=((9090, 9090),),

@@ -9,6 +9,7 @@ import hashlib
 import pulumi
 
 from .factorhouse import asks_login, factorhouse_app
+from .lineage import connect_lineage
 from .platform import Platform
 from .service import File, Service, curl_check
 from .settings import Settings
@@ -161,6 +162,7 @@ class KafkaStack(pulumi.ComponentResource):
             depends_on=after_brokers,
         ), self)
 
+        lineage_env, lineage_files = connect_lineage(s)
         platform.run(Service(
             name="connect",
             container="connect",
@@ -184,7 +186,9 @@ class KafkaStack(pulumi.ComponentResource):
                 "CONNECT_LOG4J_ROOT_LOGLEVEL": "INFO",
                 "CONNECT_PLUGIN_PATH": "/usr/share/java/,/etc/kafka-connect/jars",
                 "AWS_REGION": "us-east-1",  # for the Iceberg sink
+                **lineage_env,
             },
+            files=lineage_files,
             downloads=((connectors, "/etc/kafka-connect/jars"),),
             healthcheck=curl_check("http://localhost:8083/", interval=5, timeout=3, retries=10, start_period=20),
             depends_on=after_brokers,

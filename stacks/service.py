@@ -56,6 +56,11 @@ def curl_check(url: str, interval: int, timeout: int, retries: int, start_period
     return HealthCheck(("CMD", "curl", "-f", url), interval, timeout, retries, start_period)
 
 
+def wget_check(url: str, interval: int, timeout: int, retries: int, start_period: int = 0) -> HealthCheck:
+    """As curl_check, with wget (busybox's, in images without curl); fails on HTTP errors."""
+    return HealthCheck(("CMD", "wget", "-q", "-O", "/dev/null", url), interval, timeout, retries, start_period)
+
+
 @dataclass(frozen=True)
 class FileEntry:
     target: str  # path in the container
@@ -114,6 +119,19 @@ class ImageBuild:
 
 
 @dataclass(frozen=True)
+class Metrics:
+    """An endpoint of a service that serves metrics in Prometheus's exposition format,
+    at http://<service name>:<port><path> inside the network. The telemetry stack
+    scrapes every endpoint of the services that run, and nothing else."""
+
+    job: str  # Prometheus's job name; the endpoints of one job share path, prefix and rules
+    port: int  # in the container (the endpoints need not be published)
+    path: str = "/metrics"
+    prefix: str = ""  # put before every metric name on scrape (Kpow's `kpow_`, Flex's `flex_`)
+    rules: Optional[str] = None  # alert rules on these metrics: a file of resources/
+
+
+@dataclass(frozen=True)
 class Service:
     name: str  # name on the network (alias) and Pulumi name
     container: str  # upstream container name, before the prefix
@@ -143,6 +161,7 @@ class Service:
     hostname: Optional[str] = None
     one_shot: bool = False  # runs to completion (`pulumi up` waits for it), then stays exited
     replace_when: tuple[pulumi.Input[str], ...] = ()  # values whose change re-creates it
+    metrics: tuple[Metrics, ...] = ()  # what Prometheus scrapes of it (the telemetry stack)
 
     def environment(self) -> dict[str, pulumi.Input[str]]:
         """Its settings as compose gives them: the env files in order, then `env`."""

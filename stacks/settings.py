@@ -32,7 +32,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 RESOURCES = PROJECT_DIR / "resources"
 
 ENGINES = ("docker", "kubernetes")
-STACKS = ("kpow", "flex", "analytics", "pinot", "redis", "clickhouse", "starrocks")
+STACKS = ("kpow", "flex", "analytics", "pinot", "telemetry", "lineage", "redis", "clickhouse", "starrocks")
 PROFILES = ("full", "lite")
 LICENSE_KEYS = ("LICENSE_ID", "LICENSE_CODE", "LICENSEE", "LICENSE_EXPIRY", "LICENSE_SIGNATURE")
 
@@ -73,7 +73,7 @@ PROVIDER_KEYS = {
 # (ports published beyond this machine, a cluster), by the stack that uses them (or the
 # stacks, any of which runs the service).
 DEFAULT_PASSWORDS = {"minioPassword": "analytics", "postgresPassword": "analytics",
-                     "redisPassword": "redis",
+                     "grafanaPassword": "telemetry", "marquezPassword": "lineage", "redisPassword": "redis",
                      "clickhousePassword": "clickhouse", "cloudbeaverPassword": ("clickhouse", "starrocks")}
 
 
@@ -102,6 +102,8 @@ class Settings:
     postgres_password: pulumi.Output  # secret
     redis_password: pulumi.Output  # secret
     catalog: str  # the analytics stack's catalog: rest or hive
+    grafana_password: pulumi.Output  # secret
+    marquez_password: pulumi.Output  # secret
     spark_thrift_ports: bool
     docker_host: str
     kube_context: str
@@ -402,7 +404,7 @@ def _check_passwords(values: dict, declared: Mapping[str, dict], chosen: tuple[s
                      errors: list[str]) -> None:
     """Credentials are not empty, MinIO's long enough, and a default password is refused
     where others can reach the service: ports published beyond this machine, or a cluster."""
-    for key in ("minioUser", "minioPassword", "postgresPassword", "redisPassword"):
+    for key in ("minioUser", "minioPassword", "postgresPassword", "grafanaPassword", "marquezPassword", "redisPassword"):
         if not values[key]:
             errors.append(f"{key}: an empty value is not allowed")
     if len(values["minioPassword"]) < 8:
@@ -530,6 +532,8 @@ def load() -> Settings:
         postgres_password=pulumi.Output.secret(values["postgresPassword"]),
         redis_password=pulumi.Output.secret(values["redisPassword"]),
         catalog=values["catalog"],
+        grafana_password=pulumi.Output.secret(values["grafanaPassword"]),
+        marquez_password=pulumi.Output.secret(values["marquezPassword"]),
         spark_thrift_ports=values["sparkThriftPorts"],
         docker_host=values["dockerHost"],
         kube_context=values["kubeContext"],

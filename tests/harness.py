@@ -316,6 +316,16 @@ def check_factorhouse_app(run: Run, product: str, host_port: int, waits_for: str
     return env
 
 
+def check_services(run: Run, rows) -> None:
+    """Each (service, pulled image, container name, published ports) as the run made it,
+    and no other service."""
+    assert set(run.containers) == {name for name, *_ in rows}
+    for name, image, container, ports in rows:
+        assert run.image_of(name) == image, name
+        assert run.container(name)["name"] == container, name
+        assert run.ports(name) == ports, name
+
+
 ENGINE_ID = "TEST:ENGINE:0001"  # what the stand-in engine answers to `docker info`
 CURRENT_CONTEXT = "kind-current"  # the stand-in kubeconfig's current context
 

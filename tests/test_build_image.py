@@ -173,37 +173,70 @@ def test_on_a_second_engine_the_image_is_built_there_with_the_connectors_readabl
         assert read.stdout == "connector bytes"
 
 
+# where a stand-in for flink:1.20.1 keeps Flink's Prometheus reporter
+REPORTER_PLACES = {
+    "plugin": "mkdir -p /opt/flink/plugins/metrics-prometheus && echo prom > "
+              "/opt/flink/plugins/metrics-prometheus/flink-metrics-prometheus-1.20.1.jar",  # the distribution's
+    "opt": "echo prom > /opt/flink/opt/flink-metrics-prometheus-1.20.1.jar",
+    "none": "true",
+}
+
+
 @pytest.fixture
 def flink_like_base(base_image, tmp_path):
-    """A stand-in for flink:1.20.1: busybox's commands on the PATH, Flink's S3 file
-    system jars in /opt/flink/opt, and a curl (the official image has one)."""
-    tag = f"fhl-test-flink-base:{uuid.uuid4().hex[:8]}"
-    ctx = tmp_path / "flink-base"
-    ctx.mkdir()
-    (ctx / "Dockerfile").write_text(
-        f"FROM {base_image}\n"
-        'RUN ["/bin/busybox", "mkdir", "-p", "/usr/bin", "/usr/sbin", "/sbin"]\n'
-        'RUN ["/bin/busybox", "--install", "-s"]\n'
-        "RUN mkdir -p /opt/flink/opt /opt/flink/lib /opt/flink/plugins"
-        " && echo hadoop > /opt/flink/opt/flink-s3-fs-hadoop-1.20.1.jar"
-        " && echo presto > /opt/flink/opt/flink-s3-fs-presto-1.20.1.jar"
-        " && printf '#!/bin/sh\\nexit 0\\n' > /usr/bin/curl && chmod 755 /usr/bin/curl\n")
-    docker("build", "--force-rm", "-t", tag, str(ctx), check=True)
-    yield tag
-    docker("image", "rm", "-f", tag)
+    """A maker of stand-ins for flink:1.20.1: busybox's commands on the PATH, Flink's S3
+    file system jars in /opt/flink/opt, a curl (the official image has one), and the
+    Prometheus reporter where REPORTER_PLACES says."""
+    tags = []
+
+    def make(reporter: str = "plugin") -> str:
+        tag = f"fhl-test-flink-base:{uuid.uuid4().hex[:8]}"
+        ctx = tmp_path / f"flink-base-{tag.rsplit(':', 1)[1]}"
+        ctx.mkdir()
+        (ctx / "Dockerfile").write_text(
+            f"FROM {base_image}\n"
+            'RUN ["/bin/busybox", "mkdir", "-p", "/usr/bin", "/usr/sbin", "/sbin"]\n'
+            'RUN ["/bin/busybox", "--install", "-s"]\n'
+            "RUN mkdir -p /opt/flink/opt /opt/flink/lib /opt/flink/plugins"
+            " && echo hadoop > /opt/flink/opt/flink-s3-fs-hadoop-1.20.1.jar"
+            " && echo presto > /opt/flink/opt/flink-s3-fs-presto-1.20.1.jar"
+            " && printf '#!/bin/sh\\nexit 0\\n' > /usr/bin/curl && chmod 755 /usr/bin/curl"
+            f" && {REPORTER_PLACES[reporter]}\n")
+        docker("build", "--force-rm", "-t", tag, str(ctx), check=True)
+        tags.append(tag)
+        return tag
+
+    yield make
+    for tag in tags:
+        docker("image", "rm", "-f", tag)
 
 
 def test_the_plain_flink_image_builds_with_the_s3_plugins_where_flink_loads_them(tmp_path, flink_like_base, repo):
     jar_folder = jars(tmp_path, content="iceberg")
-    result = build(PROJECT_DIR / "resources/flex/flink", f"{repo}:plain", flink_like_base, f"{jar_folder}=jars")
+    result = build(PROJECT_DIR / "resources/flex/flink", f"{repo}:plain", flink_like_base(), f"{jar_folder}=jars")
     assert result.returncode == 0, result.stderr
     image = result.stdout.strip()
     listing = docker("run", "--rm", "--network", "none", "--user", "9999", image, "/bin/sh", "-c",
                      "cat /opt/flink/plugins/s3-fs-hadoop/flink-s3-fs-hadoop-1.20.1.jar "
                      "/opt/flink/plugins/s3-fs-presto/flink-s3-fs-presto-1.20.1.jar /opt/flink/lib/a.jar; echo; "
-                     "test -r /opt/hadoop/etc/hadoop/core-site.xml && echo core-site; echo $HADOOP_CONF_DIR")
+                     "test -r /opt/hadoop/etc/hadoop/core-site.xml && echo core-site; echo $HADOOP_CONF_DIR; "
+                     "cat /opt/flink/plugins/metrics-prometheus/flink-metrics-prometheus-1.20.1.jar")
     assert listing.returncode == 0, listing.stderr
-    assert listing.stdout.split() == ["hadoop", "presto", "iceberg", "core-site", "/opt/hadoop/etc/hadoop"]
+    assert listing.stdout.split() == ["hadoop", "presto", "iceberg", "core-site", "/opt/hadoop/etc/hadoop", "prom"]
+
+
+def test_the_flink_image_enables_the_prometheus_reporter_or_is_not_built(tmp_path, flink_like_base, repo):
+    # a base that keeps the reporter in opt/ only gets it enabled as a plugin; one
+    # without it is no Flink image of ours (the telemetry stack would scrape nothing)
+    jar_folder = jars(tmp_path, content="iceberg")
+    result = build(PROJECT_DIR / "resources/flex/flink", f"{repo}:opt", flink_like_base("opt"), f"{jar_folder}=jars")
+    assert result.returncode == 0, result.stderr
+    read = docker("run", "--rm", "--network", "none", "--user", "9999", result.stdout.strip(), "/bin/cat",
+                  "/opt/flink/plugins/metrics-prometheus/flink-metrics-prometheus-1.20.1.jar")
+    assert read.returncode == 0 and read.stdout.strip() == "prom", read.stderr
+    missing = build(PROJECT_DIR / "resources/flex/flink", f"{repo}:none", flink_like_base("none"), f"{jar_folder}=jars")
+    assert missing.returncode != 0 and missing.stdout == ""
+    assert "flink-metrics-prometheus-1.20.1.jar" in missing.stderr
 
 
 def test_a_download_that_lost_a_file_is_restored_before_the_image_is_built(tmp_path, base_image, repo):

@@ -10,12 +10,13 @@ from harness import CONTAINER, IMAGE, VOLUME, NETWORK, COMMAND, run_program
 
 SERVICES = {
     "kpow": {"zookeeper", "kafka-1", "kafka-2", "kafka-3", "schema", "connect", "kpow"},
-    "flex": {"jobmanager", "taskmanager-1", "taskmanager-2", "taskmanager-3", "sql-gateway", "flex", "redis"},
+    "flex": {"jobmanager", "taskmanager-1", "taskmanager-2", "taskmanager-3", "sql-gateway", "flex"},
     "analytics": {"spark-iceberg", "rest", "minio", "mc", "postgres"},
     "pinot": {"pinot-controller", "pinot-broker", "pinot-server"},
+    "redis": {"redis"},
 }
 STACKS = list(SERVICES)
-COMPONENTS = {"kpow": "Kafka", "flex": "Flink", "analytics": "Analytics", "pinot": "Pinot"}
+COMPONENTS = {"kpow": "Kafka", "flex": "Flink", "analytics": "Analytics", "pinot": "Pinot", "redis": "Redis"}
 
 
 def expected_services(chosen) -> set[str]:

@@ -141,6 +141,35 @@ def test_without_analytics_flink_has_no_iceberg_catalog_or_minio(run):
     assert alone.files("taskmanager-1") != run.files("taskmanager-1")
 
 
+@pytest.mark.parametrize("stacks", [["flex"], ["flex", "analytics"]])
+def test_the_prometheus_reporter_is_on_in_every_flink_container_whatever_runs(stacks):
+    # as upstream's flink-conf.yaml: port 9249, the reporter's factory; on whether or not
+    # the telemetry stack runs, so that adding it never restarts the Flink cluster
+    run = run_program({"stacks": json.dumps(stacks)})
+    with_telemetry = run_program({"stacks": json.dumps(stacks + ["telemetry"])})
+    for service in FLINK_SERVICES:
+        conf = yaml.safe_load(run.files(service)["/opt/flink/conf/flink-conf.yaml"])
+        assert {k: v for k, v in conf.items() if k.startswith("metrics.")} == {
+            "metrics.reporters": "prom",
+            "metrics.reporter.prom.factory.class": "org.apache.flink.metrics.prometheus.PrometheusReporterFactory",
+            "metrics.reporter.prom.port": 9249}
+        assert with_telemetry.container(service)["image"] == run.container(service)["image"]
+        assert with_telemetry.files(service) == run.files(service)
+        assert with_telemetry.env(service) == run.env(service)
+
+
+def test_both_flink_images_carry_the_reporter_plugin():
+    # one Dockerfile for the Flink layer of both images (pyflink true and false): the
+    # distribution's plugin folder, or the jar of opt/ enabled as a plugin, or no image
+    flink = (RESOURCES / "flex/flink/Dockerfile").read_text()
+    step = flink.split("RUN ls /opt/flink/plugins/metrics-prometheus/flink-metrics-prometheus-*.jar", 1)[1]
+    assert 'cp "/opt/flink/opt/flink-metrics-prometheus-${FLINK_VERSION}.jar" /opt/flink/plugins/metrics-prometheus/' in step
+    for pyflink in ("true", "false"):
+        run = run_program({**FLINK, "pyflink": pyflink})
+        assert run.option(run.one(COMMAND, "build-flink"), "--context") == str(RESOURCES / "flex/flink")
+        assert "build-flink" in run.image_chain("taskmanager-1")
+
+
 def test_the_build_steps(run):
     python, build = run.one(COMMAND, "build-pyflink"), run.one(COMMAND, "build-flink")
     jars = run.one(COMMAND, "download-pyflink-jars")

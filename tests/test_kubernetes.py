@@ -19,7 +19,10 @@ from harness import COMMAND, auto_name, is_secret, run_program
 from stacks.service import MIN_WAIT_SECONDS
 
 # on a cluster the default MinIO, Postgres and Redis passwords are refused
-PASSWORDS = {"minioPassword": "minio-on-k8s", "postgresPassword": "pg-on-k8s", "redisPassword": "redis-on-k8s"}
+# a password of its own for every service that has one (a cluster refuses the defaults)
+PASSWORDS = {"minioPassword": "minio-on-k8s", "postgresPassword": "pg-on-k8s", "redisPassword": "redis-on-k8s",
+             "grafanaPassword": "grafana-on-k8s", "marquezPassword": "marquez-on-k8s",
+             "clickhousePassword": "clickhouse-on-k8s", "cloudbeaverPassword": "cloudbeaver-on-k8s"}
 K8S = {"engine": "kubernetes", **PASSWORDS}
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 JOB = "kubernetes:batch/v1:Job"
@@ -153,15 +156,20 @@ def runs():
     return {case: (run_program(config(*case)), run_program({**K8S, **config(*case)})) for case in CASES}
 
 
-@pytest.mark.parametrize("case", CASES, ids=["+".join(c) + f"-{p}-{m}" for c, p, m in CASES])
-def test_every_service_runs_on_kubernetes_what_it_runs_on_docker(runs, case):
-    docker_run, k8s_run = runs[case]
+def assert_same_on_both(docker_run, k8s_run) -> None:
+    """Every service runs on Kubernetes what it runs on Docker, and waits for the same."""
     on_docker, on_k8s = docker_view(docker_run), kubernetes_view(k8s_run)
     assert set(on_k8s) == set(on_docker)
     for name in on_docker:
         assert on_k8s[name] == on_docker[name], name
     for name, (waits_docker, waits_k8s) in same_dependencies(docker_run, k8s_run).items():
         assert waits_k8s == waits_docker, name
+
+
+@pytest.mark.parametrize("case", CASES, ids=["+".join(c) + f"-{p}-{m}" for c, p, m in CASES])
+def test_every_service_runs_on_kubernetes_what_it_runs_on_docker(runs, case):
+    docker_run, k8s_run = runs[case]
+    assert_same_on_both(docker_run, k8s_run)
     # no Docker resource, no health gate: the cluster probes, Pulumi waits for readiness
     assert not [r for r in k8s_run.registrations if r.type.startswith(("docker:", "pulumi:providers:docker"))]
     assert not [r for r in k8s_run.of_type(COMMAND) if r.name.endswith("-healthy")]
@@ -497,8 +505,9 @@ def test_every_probed_container_is_probed_every_second_until_it_first_passes_for
     assert probed >= 6
 
 
-def validate(manifests: list[dict], version: str) -> None:
-    """Fails the test naming the first manifest that the schemas of `version` refuse."""
+def assert_valid(manifests: list[dict], version: str) -> None:
+    """Every manifest validates against the schemas of Kubernetes `version`, or the test
+    fails naming the first one that does not, where and why."""
     for manifest in manifests:
         try:
             kubernetes_validate.validate(manifest, version, strict=True)
@@ -509,7 +518,7 @@ def validate(manifests: list[dict], version: str) -> None:
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_every_manifest_validates_against_the_kubernetes_schemas(all_manifests, version):
-    validate(all_manifests, version)
+    assert_valid(all_manifests, version)
 
 
 

@@ -73,6 +73,8 @@ def test_a_changed_default_in_pulumi_yaml_changes_the_settings(monkeypatch):
     ({"minioPassword": "short"}, "minioPassword", ["8 characters"]),
     ({"postgresPassword": ""}, "postgresPassword", ["empty"]),
     ({"redisPassword": ""}, "redisPassword", ["empty"]),
+    ({"grafanaPassword": ""}, "grafanaPassword", ["empty"]),
+    ({"marquezPassword": ""}, "marquezPassword", ["empty"]),
     ({"downloadMirror": "ftp://mirror"}, "downloadMirror", ["'ftp://mirror'", "https://"]),
     ({"profle": "lite"}, "profle", ["not a setting", "profile"]),
 ])
@@ -99,16 +101,20 @@ def test_settings_error_is_reported_without_a_traceback_by_the_language_host():
     assert issubclass(SettingsError, pulumi.RunError)
 
 
+EVERY_STACK = json.dumps(list(settings_module.STACKS))
+
+
 def test_the_published_port_range_bounds_every_published_port():
+    # every stack, not only the default ones: each publishes ports of its own
     low, high = settings_module.PUBLISHED_PORTS
-    run = run_program({"sparkThriftPorts": "true", "stacks": json.dumps(settings_module.STACKS)})
+    run = run_program({"sparkThriftPorts": "true", "stacks": EVERY_STACK})
     ports = [host for name in run.containers for _, host, _ in run.ports(name)]
     assert min(ports) == low and max(ports) == high
 
 
 @pytest.mark.parametrize("offset", ["-2180", "36535"])
 def test_the_extreme_offsets_are_accepted(offset):
-    run = run_program({"portOffset": offset, "stacks": json.dumps(settings_module.STACKS)})
+    run = run_program({"portOffset": offset, "stacks": EVERY_STACK})
     ports = [host for name in run.containers for _, host, _ in run.ports(name)]
     assert 1 <= min(ports) and max(ports) <= 65535
 
@@ -148,3 +154,21 @@ def test_an_exposed_bind_address_with_own_passwords_or_without_analytics_is_fine
     assert run_program({"bindAddress": "0.0.0.0", "stacks": '["kpow"]'}).ports("kpow")[0][0] == "0.0.0.0"
     # loopback addresses other than 127.0.0.1 are not exposed
     assert run_program({"bindAddress": "127.0.0.2", "stacks": '["analytics"]'}).ports("postgres")[0][0] == "127.0.0.2"
+
+
+@pytest.mark.parametrize("key, stack", [("grafanaPassword", "telemetry"), ("marquezPassword", "lineage")])
+@pytest.mark.parametrize("config, why", [
+    ({"bindAddress": "0.0.0.0"}, "when bindAddress 0.0.0.0 publishes ports to other machines"),
+    ({"engine": "kubernetes"}, "with engine kubernetes"),
+])
+def test_the_telemetry_and_lineage_passwords_are_refused_at_their_defaults_where_others_reach_them(
+        key, stack, config, why):
+    chosen = {"stacks": json.dumps([stack]), **config}
+    message, made = failure(chosen)
+    assert made == []
+    [line] = message.splitlines()
+    assert line.startswith(f"invalid config {key}: the default password is not allowed {why}")
+    assert line.endswith(f"set your own with `pulumi config set --secret {key} ...`")
+    # one's own is taken; without the stack, its password is never asked for
+    assert run_program({**chosen, key: "mine-4711"}, secret_keys=(key,)).outputs["stacks"] == [stack]
+    assert run_program({**config, "stacks": json.dumps(["pinot"])}).outputs["stacks"] == ["pinot"]

@@ -11,15 +11,14 @@ import pytest
 
 from harness import CONTAINER, PROJECT_DIR, resource_files, run_program
 from stacks.settings import CLOUDBEAVER_PASSWORD_LENGTH, STACKS, SettingsError
-from test_kubernetes import (CLAIM, DEPLOYMENT, JOB, SECRET, VERSIONS, Pods, docker_view, kubernetes_view, manifests,
-                             same_dependencies, validate)
+from test_kubernetes import (CLAIM, DEPLOYMENT, JOB, PASSWORDS, SECRET, VERSIONS, Pods, docker_view, kubernetes_view,
+                             manifests, same_dependencies, assert_valid)
 
 RESOURCES = PROJECT_DIR / "resources"
 STORES = ["clickhouse", "starrocks"]
 BOTH = {"stacks": json.dumps(STORES)}
 # the passwords refused on a cluster (and on an exposed address) when their stacks run
-OWN = {"minioPassword": "minio-on-k8s", "postgresPassword": "pg-on-k8s", "clickhousePassword": "ch-on-k8s",
-       "cloudbeaverPassword": "cb-on-k8s"}
+OWN = {**PASSWORDS, "clickhousePassword": "ch-on-k8s", "cloudbeaverPassword": "cb-on-k8s"}
 K8S = {"engine": "kubernetes", **OWN}
 OTHERS = ["kpow", "flex", "analytics", "pinot"]
 STARROCKS = {"starrocks-fe", "starrocks-be", "starrocks-register"}
@@ -246,7 +245,7 @@ def test_store_data_volumes_are_kept(run):
 
 def test_outputs_give_the_urls():
     run = run_program({**BOTH, "portOffset": "100", "hostAddress": "bigbox.corp"})
-    assert {k: v for k, v in run.outputs.items() if k not in ("stacks", "services", "summary", "engine")} == {
+    assert {k: v for k, v in run.outputs.items() if k not in ("stacks", "edition", "services", "summary", "engine")} == {
         "clickhouseUrl": "http://bigbox.corp:8223", "clickhouseNativeAddress": "bigbox.corp:29100",
         "starrocksUrl": "http://bigbox.corp:8130", "starrocksSqlAddress": "bigbox.corp:9130",
         "starrocksBackendUrl": "http://bigbox.corp:8140", "cloudbeaverUrl": "http://bigbox.corp:9078"}
@@ -405,7 +404,7 @@ def store_manifests(k8s_runs):
 def test_store_manifests_validate_against_the_kubernetes_schemas(store_manifests, version):
     assert {m["kind"] for m in store_manifests} >= {"Deployment", "Job", "Service", "ConfigMap", "Secret",
                                                      "PersistentVolumeClaim"}
-    validate(store_manifests, version)
+    assert_valid(store_manifests, version)
 
 
 def test_every_store_beside_every_stack_plans_on_kubernetes():
