@@ -43,6 +43,12 @@ def given(env: Mapping[str, str]) -> bool:
     return PASSPHRASE in env or bool(env.get(PASSPHRASE_KEYS[1]))
 
 
+def no_terminal(backend: str, stack: str) -> str:
+    """The one line that stops a command needing the passphrase without a terminal to ask."""
+    return (f"Set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): the local state backend {backend} "
+            f"encrypts stack {stack}'s secrets with it, and there is no terminal to ask.")
+
+
 def _stack_file(project_dir: Path, stack: str) -> dict:
     path = project_dir / f"Pulumi.{stack}.yaml"
     return (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}

@@ -195,9 +195,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)  # the CLI needs the folder to exist
         if not interactive and not passphrase.given(env) and uses_passphrase(project, args.stack):
-            print(f"Set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): the local state backend "
-                  f"{url} encrypts stack {args.stack}'s secrets with it, and there is no terminal to ask.",
-                  file=sys.stderr)
+            print(passphrase.no_terminal(url, args.stack), file=sys.stderr)
             return 2
 
     if args.action == "forward":

@@ -42,9 +42,7 @@ def read(stack: str, project_dir: Path, env: Mapping[str, str], interactive: boo
     if (local_folder(backend_url(env, project_dir), project_dir) is not None and not passphrase.given(env)
             and passphrase.uses_passphrase(project_dir, stack)):
         if not interactive:
-            raise OutputsError(f"Set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): the local state "
-                               f"backend {backend_url(env, project_dir)} encrypts stack {stack}'s secrets with it, "
-                               "and there is no terminal to ask.")
+            raise OutputsError(passphrase.no_terminal(backend_url(env, project_dir), stack))
         env[passphrase.PASSPHRASE] = passphrase.ask(stack, new=False, read=ask)
     try:
         result = subprocess.run([pulumi, "stack", "output", "--json", "--show-secrets", "--non-interactive",
