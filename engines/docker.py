@@ -159,11 +159,8 @@ class DockerEngine:
                                            permissions="0755" if f.executable else "0644")
                 for f in service.file_list()]
 
-    def run(self, service: Service, parent: Optional[pulumi.Resource], after: Wait) -> Deployed:
-        s = self.settings
-        name = s.name(service.container)
-        image = self.images.of(service, parent)
-
+    @staticmethod
+    def _labels(service: Service, after: Wait) -> list[docker.ContainerLabelArgs]:
         labels = [docker.ContainerLabelArgs(label=LABEL, value=service.name),
                   # whose it is: `make up` removes a container of this stack that its state
                   # lost (an interrupted run), and nothing else
@@ -176,12 +173,32 @@ class DockerEngine:
         if service.replace_when:
             labels.append(docker.ContainerLabelArgs(
                 label=f"{LABEL}.replace-when", value=pulumi.Output.all(*service.replace_when).apply(",".join)))
+        return labels
 
-        volumes = [
-            docker.ContainerVolumeArgs(volume_name=self.volume(volume, parent).name, container_path=path)
-            for volume, path in service.data
-        ] if s.persist_data else []
+    def _volumes(self, service: Service, parent: Optional[pulumi.Resource]) -> list[docker.ContainerVolumeArgs]:
+        """The service's data volumes, none without persistData."""
+        if not self.settings.persist_data:
+            return []
+        return [docker.ContainerVolumeArgs(volume_name=self.volume(volume, parent).name, container_path=path)
+                for volume, path in service.data]
 
+    @staticmethod
+    def _healthcheck(service: Service) -> Optional[docker.ContainerHealthcheckArgs]:
+        check = service.healthcheck
+        if check is None:
+            return None
+        return docker.ContainerHealthcheckArgs(
+            tests=list(check.test),
+            interval=go_duration(check.interval),
+            timeout=go_duration(check.timeout),
+            retries=check.retries,
+            start_period=go_duration(check.start_period),
+        )
+
+    def run(self, service: Service, parent: Optional[pulumi.Resource], after: Wait) -> Deployed:
+        s = self.settings
+        name = s.name(service.container)
+        image = self.images.of(service, parent)
         check = service.healthcheck
         memory = service.memory_mb
         container = docker.Container(
@@ -198,15 +215,9 @@ class DockerEngine:
             networks_advanced=[
                 docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=[service.name])
             ],
-            volumes=volumes or None,
+            volumes=self._volumes(service, parent) or None,
             uploads=self._uploads(service) or None,
-            healthcheck=docker.ContainerHealthcheckArgs(
-                tests=list(check.test),
-                interval=go_duration(check.interval),
-                timeout=go_duration(check.timeout),
-                retries=check.retries,
-                start_period=go_duration(check.start_period),
-            ) if check else None,
+            healthcheck=self._healthcheck(service),
             restart=service.restart,
             user=str(service.user) if service.user is not None else None,
             hostname=service.hostname,
@@ -217,7 +228,7 @@ class DockerEngine:
             attach=service.one_shot or None,
             logs=service.one_shot or None,
             destroy_grace_seconds=STOP_GRACE_SECONDS,
-            labels=labels,
+            labels=self._labels(service, after),
             opts=self._opts(
                 parent=parent,
                 depends_on=[image.made_by, *after.resources],
@@ -229,15 +240,22 @@ class DockerEngine:
                 ignore_changes=["memorySwap"] if memory else None,
             ),
         )
+        return Deployed(service.name, container.id, name, self._waits(service, name, container, parent))
+
+    def _waits(self, service: Service, name: str, container: docker.Container,
+               parent: Optional[pulumi.Resource]) -> dict[str, Wait]:
+        """What a dependent waits for: the container started; its health gate passed; a
+        one-shot exited with 0 (or the run fails, naming it)."""
         waits = {"started": Wait((container,))}
-        if check:
-            gate = health_gate(s, service.name, name, container, check.wait_timeout, parent)
+        if service.healthcheck:
+            gate = health_gate(self.settings, service.name, name, container, service.healthcheck.wait_timeout,
+                               parent)
             waits["healthy"] = Wait((gate,))
         if service.one_shot:
             exited = pulumi.Output.all(container.exit_code, container.container_logs).apply(
                 lambda result: self._check_exit(name, *result))
             waits["completed"] = Wait((container,), (exited,))
-        return Deployed(service.name, container.id, name, waits)
+        return waits
 
     def _check_exit(self, name: str, exit_code: Optional[float], logs: Optional[str]) -> str:
         if exit_code is None or int(exit_code) != 0:

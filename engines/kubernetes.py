@@ -242,14 +242,9 @@ class KubernetesEngine:
         return "Always" if self.settings.follow_latest and is_latest(reference) else "IfNotPresent"
 
     # -- a service ----------------------------------------------------------------------
-    def run(self, service: Service, parent: Optional[pulumi.Resource], after: Wait) -> Deployed:
-        s = self.settings
-        image = self.images.of(service, parent)
-        selector = {"app.kubernetes.io/name": service.name}
-        labels = {**self.labels, **selector}
-        file_volumes, file_mounts = self._files(service, labels, parent)
-        data_volumes, data_mounts = self._data(service, parent)
-        container = k8s.core.v1.ContainerArgs(
+    def _container(self, service: Service, image: Image, labels: dict[str, str], mounts: list,
+                   parent) -> k8s.core.v1.ContainerArgs:
+        return k8s.core.v1.ContainerArgs(
             name=service.name,
             image=image.reference,
             # built images are tagged by content: a new image is a new tag
@@ -258,7 +253,7 @@ class KubernetesEngine:
             args=list(service.command) or None,
             env=self._env(service, labels, parent) or None,
             ports=[k8s.core.v1.ContainerPortArgs(container_port=inside) for _, inside in service.ports] or None,
-            volume_mounts=(data_mounts + file_mounts) or None,
+            volume_mounts=mounts or None,
             resources=k8s.core.v1.ResourceRequirementsArgs(limits={"memory": f"{service.memory_mb}Mi"})
             if service.memory_mb else None,
             # a failed container's last lines of log are its termination message, which
@@ -268,15 +263,21 @@ class KubernetesEngine:
             if service.user is not None else None,
             **self._probes(service),
         )
+
+    def _pod(self, service: Service, image: Image, labels: dict[str, str], after: Wait,
+             parent) -> k8s.core.v1.PodTemplateSpecArgs:
+        """The pod a service runs in: its container, files, data and what it waited for."""
+        file_volumes, file_mounts = self._files(service, labels, parent)
+        data_volumes, data_mounts = self._data(service, parent)
         annotations = {}
         if after.values:
             annotations[f"{LABEL}/after"] = pulumi.Output.all(*after.values).apply(",".join)
         if service.replace_when:
             annotations[f"{LABEL}/replace-when"] = pulumi.Output.all(*service.replace_when).apply(",".join)
-        pod = k8s.core.v1.PodTemplateSpecArgs(
+        return k8s.core.v1.PodTemplateSpecArgs(
             metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=annotations or None),
             spec=k8s.core.v1.PodSpecArgs(
-                containers=[container],
+                containers=[self._container(service, image, labels, data_mounts + file_mounts, parent)],
                 volumes=(data_volumes + file_volumes) or None,
                 restart_policy="Never" if service.one_shot else None,
                 # no KAFKA_*/CONNECT_*-like variables of other services (Confluent's images
@@ -291,6 +292,12 @@ class KubernetesEngine:
                 if service.data_group is not None and data_volumes else None,
             ),
         )
+
+    def run(self, service: Service, parent: Optional[pulumi.Resource], after: Wait) -> Deployed:
+        image = self.images.of(service, parent)
+        selector = {"app.kubernetes.io/name": service.name}
+        labels = {**self.labels, **selector}
+        pod = self._pod(service, image, labels, after, parent)
         depends_on = [r for r in (image.made_by, *after.resources) if r is not None]
         if service.one_shot:
             return self._job(service, labels, pod, parent, depends_on)
@@ -307,24 +314,7 @@ class KubernetesEngine:
             ),
             opts=self._opts(parent, depends_on=depends_on, delete_before_replace=True),
         )
-        # a name on the network, as a Docker network alias: headless, so that it
-        # resolves to the pod itself (every port, as on Docker), and at once (a service
-        # may resolve its own name before it is ready, as Kafka's listeners do)
-        name_service = k8s.core.v1.Service(
-            service.name,
-            metadata=self._meta(service.name, labels),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                cluster_ip="None",
-                selector=selector,
-                publish_not_ready_addresses=True,
-                ports=[k8s.core.v1.ServicePortArgs(name=f"port-{inside}", port=inside, target_port=inside)
-                       for _, inside in service.ports] or None,
-            ),
-            opts=self._opts(parent, delete_before_replace=True),
-        )
-        if service.ports:
-            pairs = [f"{s.port(host)}:{inside}" for host, inside in service.ports]
-            self.forwards.append(shlex.join([*self.kubectl(), "port-forward", f"service/{service.name}", *pairs]))
+        name_service = self._name_service(service, labels, selector, parent)
         # Pulumi waits until the Deployment is available: its pod ready, i.e. its
         # readiness probe (the health check) passed, or running when it has none
         ready = Wait((deployment, name_service))
@@ -336,6 +326,28 @@ class KubernetesEngine:
         # rollout restart`) moves too while the service keeps its data and settings
         identity = pulumi.Output.all(deployment.metadata.uid, template_digest(pod)).apply("/".join)
         return Deployed(service.name, identity, service.name, waits)
+
+    def _name_service(self, service: Service, labels: dict[str, str], selector: dict[str, str],
+                      parent) -> k8s.core.v1.Service:
+        """A name on the network, as a Docker network alias: headless, so that it resolves
+        to the pod itself (every port, as on Docker), and at once (a service may resolve its
+        own name before it is ready, as Kafka's listeners do); and its port forward."""
+        if service.ports:
+            s = self.settings
+            pairs = [f"{s.port(host)}:{inside}" for host, inside in service.ports]
+            self.forwards.append(shlex.join([*self.kubectl(), "port-forward", f"service/{service.name}", *pairs]))
+        return k8s.core.v1.Service(
+            service.name,
+            metadata=self._meta(service.name, labels),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                cluster_ip="None",
+                selector=selector,
+                publish_not_ready_addresses=True,
+                ports=[k8s.core.v1.ServicePortArgs(name=f"port-{inside}", port=inside, target_port=inside)
+                       for _, inside in service.ports] or None,
+            ),
+            opts=self._opts(parent, delete_before_replace=True),
+        )
 
     def _job(self, service: Service, labels, pod, parent, depends_on) -> Deployed:
         """A one-shot: a Job run once, without retries, which Pulumi waits for until it
