@@ -13,8 +13,8 @@ from .lineage import flink_lineage
 from .metastore import flink_side
 from .platform import Platform
 from .service import File, ImageBuild, Metrics, Service, curl_check
-from .settings import RESOURCES
-from .setup import download
+from .settings import RESOURCES, Settings
+from .setup import Download, download
 
 FLINK_VERSION = "1.20.1"
 # Flink's Prometheus reporter (resources/flex/conf/flink-conf.yaml: on in every Flink
@@ -67,26 +67,29 @@ def task_slots(conf: str) -> int:
     return int((yaml.safe_load(conf) or {}).get("taskmanager.numberOfTaskSlots", 1))
 
 
+def flink_image(s: Settings, jars: Download) -> ImageBuild:
+    """The Flink image built here: the Flink layer (S3 plugins, Hadoop, jars) on the Python
+    layer (PyFlink, as the seed), or on the plain base (`pyflink: false`)."""
+    base = s.images["flink"]
+    if s.pyflink:
+        base = ImageBuild(repository="factorhouse/pyflink", context=RESOURCES / "flex" / "pyflink", base=base,
+                          build_args={"FLINK_VERSION": FLINK_VERSION})
+    return ImageBuild(
+        repository="factorhouse/flink",
+        context=RESOURCES / "flex" / "flink",
+        base=base,
+        build_args={"FLINK_VERSION": FLINK_VERSION},
+        add=((jars, "jars"),),
+    )
+
+
 class FlinkStack(pulumi.ComponentResource):
     def __init__(self, platform: Platform, opts: pulumi.ResourceOptions | None = None):
         super().__init__("factorhouse:stacks:Flink", "flink", None, opts)
         s = platform.settings
         analytics = s.runs("analytics")
-
-        jars = download(s, platform.work_dir, "pyflink-jars", self)
+        image = flink_image(s, download(s, platform.work_dir, "pyflink-jars", self))
         connectors = download(s, platform.work_dir, "flink-connectors", self)
-        # the Flink image: on the Python layer (PyFlink, as the seed), or on the plain base
-        base = s.images["flink"]
-        if s.pyflink:
-            base = ImageBuild(repository="factorhouse/pyflink", context=RESOURCES / "flex" / "pyflink", base=base,
-                              build_args={"FLINK_VERSION": FLINK_VERSION})
-        image = ImageBuild(
-            repository="factorhouse/flink",
-            context=RESOURCES / "flex" / "flink",
-            base=base,
-            build_args={"FLINK_VERSION": FLINK_VERSION},
-            add=((jars, "jars"),),
-        )
         # the catalog's part (catalog hive): files, settings, jars, the metastore to wait for
         catalog = flink_side(platform, self)
         # where Flink jobs send lineage (only while the lineage stack runs)
@@ -100,12 +103,11 @@ class FlinkStack(pulumi.ComponentResource):
             # the image's entrypoint writes this into flink-conf.yaml at every start
             # (default: the container's own host name)
             "JOB_MANAGER_RPC_ADDRESS": "jobmanager",
-        }
-        if analytics:
             # the MinIO credentials, for S3A and Iceberg's S3FileIO (AWS default chain)
-            env.update(s3_credentials(platform))
-        env.update(catalog.env)
-        env.update(lineage_env)
+            **(s3_credentials(platform) if analytics else {}),
+            **catalog.env,
+            **lineage_env,
+        }
 
         def flink(name: str, command: tuple[str, ...], **more) -> Service:
             return Service(name=name, container=name, image=image, command=command,

@@ -13,7 +13,7 @@ from .lineage import connect_lineage
 from .platform import Platform
 from .service import File, Service, curl_check
 from .settings import Settings
-from .setup import download
+from .setup import Download, download
 
 JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
 CONTROLLER_PORT = 19091  # KRaft: every node's controller listener, inside the network
@@ -124,78 +124,83 @@ def broker(s: Settings, n: int) -> Service:
     )
 
 
+def schema_registry(s: Settings, after_brokers: dict[str, str]) -> Service:
+    """The schema registry with basic auth (its realm: users and passwords)."""
+    return Service(
+        name="schema",
+        container="schema_registry",
+        image=s.images["schema"],
+        ports=((8081, 8081),),
+        env={
+            "SCHEMA_REGISTRY_HOST_NAME": "schema",
+            # every interface of the container; the host port mapping decides who reaches it
+            "SCHEMA_REGISTRY_LISTENERS": "http://0.0.0.0:8081",
+            "SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS": bootstrap_servers(s.lite),
+            "SCHEMA_REGISTRY_KAFKASTORE_TOPIC_REPLICATION_FACTOR": str(broker_count(s.lite)),
+            "SCHEMA_REGISTRY_AUTHENTICATION_METHOD": "BASIC",
+            "SCHEMA_REGISTRY_AUTHENTICATION_REALM": "schema",
+            "SCHEMA_REGISTRY_AUTHENTICATION_ROLES": "schema-admin",
+            "SCHEMA_REGISTRY_OPTS": "-Djava.security.auth.login.config=/etc/schema/schema_jaas.conf",
+        },
+        files=(File("/etc/schema", "kpow/schema", secret=True),),
+        depends_on=after_brokers,
+    )
+
+
+def connect(s: Settings, connectors: Download, after_brokers: dict[str, str]) -> Service:
+    """Kafka Connect with the downloaded connectors (and, while the lineage stack runs,
+    OpenLineage's settings)."""
+    replication = str(broker_count(s.lite))
+    lineage_env, lineage_files = connect_lineage(s)
+    return Service(
+        name="connect",
+        container="connect",
+        image=s.images["connect"],
+        ports=((8083, 8083),),
+        env={
+            "CONNECT_BOOTSTRAP_SERVERS": bootstrap_servers(s.lite),
+            "CONNECT_REST_PORT": "8083",
+            "CONNECT_GROUP_ID": "kpow-local-connect",
+            "CONNECT_CONFIG_STORAGE_TOPIC": "kpow-local-connect-config",
+            "CONNECT_OFFSET_STORAGE_TOPIC": "kpow-local-connect-offsets",
+            "CONNECT_STATUS_STORAGE_TOPIC": "kpow-local-connect-status",
+            "CONNECT_CONFIG_STORAGE_REPLICATION_FACTOR": replication,
+            "CONNECT_OFFSET_STORAGE_REPLICATION_FACTOR": replication,
+            "CONNECT_STATUS_STORAGE_REPLICATION_FACTOR": replication,
+            "CONNECT_KEY_CONVERTER": JSON_CONVERTER,
+            "CONNECT_VALUE_CONVERTER": JSON_CONVERTER,
+            "CONNECT_INTERNAL_KEY_CONVERTER": JSON_CONVERTER,
+            "CONNECT_INTERNAL_VALUE_CONVERTER": JSON_CONVERTER,
+            "CONNECT_REST_ADVERTISED_HOST_NAME": "localhost",
+            "CONNECT_LOG4J_ROOT_LOGLEVEL": "INFO",
+            "CONNECT_PLUGIN_PATH": "/usr/share/java/,/etc/kafka-connect/jars",
+            "AWS_REGION": "us-east-1",  # for the Iceberg sink
+            **lineage_env,
+        },
+        files=lineage_files,
+        downloads=((connectors, "/etc/kafka-connect/jars"),),
+        healthcheck=curl_check("http://localhost:8083/", interval=5, timeout=3, retries=10, start_period=20),
+        depends_on=after_brokers,
+        restart="unless-stopped",
+    )
+
+
 class KafkaStack(pulumi.ComponentResource):
     def __init__(self, platform: Platform, opts: pulumi.ResourceOptions | None = None):
         super().__init__("factorhouse:stacks:Kafka", "kafka", None, opts)
         s = platform.settings
         brokers = broker_count(s.lite)
-        bootstrap = bootstrap_servers(s.lite)
-        replication = str(brokers)
         connectors = download(s, platform.work_dir, "kafka-connectors", self)
 
         if not s.kraft:
             platform.shared(zookeeper_service(platform))
-        broker_names = []
-        for n in range(1, brokers + 1):
-            broker_names.append(platform.run(broker(s, n), self).name)
+        broker_names = [platform.run(broker(s, n), self).name for n in range(1, brokers + 1)]
         after_brokers = {b: "started" for b in broker_names}
         if not s.kraft:
             after_brokers["zookeeper"] = "started"
-
-        platform.run(Service(
-            name="schema",
-            container="schema_registry",
-            image=s.images["schema"],
-            ports=((8081, 8081),),
-            env={
-                "SCHEMA_REGISTRY_HOST_NAME": "schema",
-                # every interface of the container; the host port mapping decides who reaches it
-                "SCHEMA_REGISTRY_LISTENERS": "http://0.0.0.0:8081",
-                "SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS": bootstrap,
-                "SCHEMA_REGISTRY_KAFKASTORE_TOPIC_REPLICATION_FACTOR": replication,
-                "SCHEMA_REGISTRY_AUTHENTICATION_METHOD": "BASIC",
-                "SCHEMA_REGISTRY_AUTHENTICATION_REALM": "schema",
-                "SCHEMA_REGISTRY_AUTHENTICATION_ROLES": "schema-admin",
-                "SCHEMA_REGISTRY_OPTS": "-Djava.security.auth.login.config=/etc/schema/schema_jaas.conf",
-            },
-            files=(File("/etc/schema", "kpow/schema", secret=True),),  # its realm: users and passwords
-            depends_on=after_brokers,
-        ), self)
-
-        lineage_env, lineage_files = connect_lineage(s)
-        platform.run(Service(
-            name="connect",
-            container="connect",
-            image=s.images["connect"],
-            ports=((8083, 8083),),
-            env={
-                "CONNECT_BOOTSTRAP_SERVERS": bootstrap,
-                "CONNECT_REST_PORT": "8083",
-                "CONNECT_GROUP_ID": "kpow-local-connect",
-                "CONNECT_CONFIG_STORAGE_TOPIC": "kpow-local-connect-config",
-                "CONNECT_OFFSET_STORAGE_TOPIC": "kpow-local-connect-offsets",
-                "CONNECT_STATUS_STORAGE_TOPIC": "kpow-local-connect-status",
-                "CONNECT_CONFIG_STORAGE_REPLICATION_FACTOR": replication,
-                "CONNECT_OFFSET_STORAGE_REPLICATION_FACTOR": replication,
-                "CONNECT_STATUS_STORAGE_REPLICATION_FACTOR": replication,
-                "CONNECT_KEY_CONVERTER": JSON_CONVERTER,
-                "CONNECT_VALUE_CONVERTER": JSON_CONVERTER,
-                "CONNECT_INTERNAL_KEY_CONVERTER": JSON_CONVERTER,
-                "CONNECT_INTERNAL_VALUE_CONVERTER": JSON_CONVERTER,
-                "CONNECT_REST_ADVERTISED_HOST_NAME": "localhost",
-                "CONNECT_LOG4J_ROOT_LOGLEVEL": "INFO",
-                "CONNECT_PLUGIN_PATH": "/usr/share/java/,/etc/kafka-connect/jars",
-                "AWS_REGION": "us-east-1",  # for the Iceberg sink
-                **lineage_env,
-            },
-            files=lineage_files,
-            downloads=((connectors, "/etc/kafka-connect/jars"),),
-            healthcheck=curl_check("http://localhost:8083/", interval=5, timeout=3, retries=10, start_period=20),
-            depends_on=after_brokers,
-            restart="unless-stopped",
-        ), self)
-
-        kpow = factorhouse_app(platform, "kpow", 3000, env={"BOOTSTRAP": bootstrap},
+        platform.run(schema_registry(s, after_brokers), self)
+        platform.run(connect(s, connectors, after_brokers), self)
+        kpow = factorhouse_app(platform, "kpow", 3000, env={"BOOTSTRAP": bootstrap_servers(s.lite)},
                                depends_on={"connect": "healthy"})
         platform.run(kpow, self)
 
