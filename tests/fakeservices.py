@@ -1,4 +1,4 @@
-"""Local HTTP servers that answer `make check`'s questions as the real services do, for
+"""Local servers that answer `make check`'s questions as the real services do, for
 the tests of scripts/questions.py. Each answers the requests the check makes with the
 shapes of the service's API documentation, and keeps what a question makes (a subject, a
 session) so that a test can see it was removed; each has failing variants.
@@ -21,6 +21,16 @@ session) so that a test can see it was removed; each has failing variants.
 - Kpow and Flex: their UI, with Jetty's form login (a redirect to /login) or none.
 - MinIO (the S3 API): ListBuckets and HeadBucket, AWS Signature V4 checked with the
   root user's secret (botocore's signer), 403 InvalidAccessKeyId / SignatureDoesNotMatch.
+- Grafana, Marquez (API and admin), Marquez's web server, ClickHouse's HTTP interface,
+  StarRocks's backend, CloudBeaver's GraphQL API, Spark's history server: each class
+  says the shapes it answers with.
+
+Not HTTP, on a TCP server of their own (`_TcpStandIn`):
+- StarRocks's frontend: MySQL's client/server protocol (handshake v10 with
+  mysql_native_password, COM_QUERY answered by text result sets), SHOW BACKENDS in
+  StarRocks's columns.
+- The Hive Metastore: Thrift (binary protocol, buffered transport), answered by the
+  processor generated from the metastore's IDL (pymetastore) with a handler of ours.
 """
 
 from __future__ import annotations

@@ -10,6 +10,10 @@
   folder on a loopback port, run as `nobody` when the tests run as root (Postgres refuses
   root), with the platform's user, database and password.
 
+- Redis (`redis-server`), Prometheus and Alertmanager (`prometheus`,
+  `prometheus-alertmanager`) from Debian's packages, each on a loopback port in a
+  temporary folder (`DebianServer`).
+
 Each `problem()` says why it cannot run here (no java, no initdb); the tests then skip,
 or fail under FHL_REQUIRE_DOCKER=1 (tests/engine.py `need`).
 """

@@ -1,7 +1,8 @@
 """`make check` (scripts/check.py, questions.py, kafka_check.py, stack_outputs.py): every
-service's question against real servers (Kafka, ZooKeeper, Postgres: tests/realservers.py)
-and local servers that answer as the real ones do (tests/fakeservices.py), each passing and
-failing; the rows, the exit status, --json, and the outputs the questions read."""
+service's question against real servers (Kafka, ZooKeeper, Postgres, Redis, Prometheus,
+Alertmanager: tests/realservers.py) and local servers that answer as the real ones do
+(tests/fakeservices.py), each passing and failing; the rows, the exit status, --json, and
+the outputs the questions read."""
 
 from __future__ import annotations
 
