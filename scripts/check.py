@@ -90,7 +90,7 @@ class WaysOut:
 def ask(name: str, service: Mapping, outputs: Mapping, shared: questions.Shared, stack: str,
         ways: WaysOut) -> Row:
     """One service's row: its question asked, timed."""
-    q = questions.question_for(name)
+    q = questions.question_for(name, outputs)
     if q is None:
         return Row(name, service.get("stack", ""), "", NO_CHECK, 0.0)
     target = questions.Target(name, service, outputs, shared, stack)

@@ -9,7 +9,9 @@ engine's). A service named `kafka-2` is asked by the question keyed `kafka-2`, e
 the one keyed `kafka`. A service without a question is listed as "no check yet".
 
 Clients (docs/check.md says why each): requests (HTTP), confluent-kafka (Kafka,
-scripts/kafka_check.py), psycopg (Postgres), boto3 (S3), kazoo (ZooKeeper).
+scripts/kafka_check.py), psycopg (Postgres), boto3 (S3), kazoo (ZooKeeper), redis
+(Redis), PyMySQL (StarRocks's MySQL protocol), pymetastore's Thrift client of the Hive
+Metastore (on thrift).
 """
 
 from __future__ import annotations
@@ -30,9 +32,15 @@ import boto3
 import botocore.config
 import botocore.exceptions
 import psycopg
+import pymysql
+import redis
 import requests
 from kazoo.client import KazooClient
 from kazoo.handlers.threading import KazooTimeoutError
+from pymetastore.hive_metastore import ThriftHiveMetastore
+from thrift.protocol.TBinaryProtocol import TBinaryProtocol
+from thrift.Thrift import TException
+from thrift.transport import TSocket, TTransport
 
 CONNECT_TIMEOUT = 2.0  # seconds to open a connection
 READ_TIMEOUT = 5.0  # seconds for an answer
@@ -118,22 +126,30 @@ class Target:
         return sorted(n for n in self.outputs.get("services", {}) if key in (n, stem(n)))
 
 
+def always(outputs: Mapping[str, Any]) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Question:
     key: str
     asks: str  # what it asks, a format string over the outputs, {name} and {address}
     ask: Callable[[Target], str]  # returns what it found; raises Failed
+    # whether it is the question for the stack's outputs: a service that runs otherwise
+    # under a setting (spark-iceberg with catalog hive) has one question per way
+    when: Callable[[Mapping[str, Any]], bool] = always
 
 
-QUESTIONS: dict[str, Question] = {}
+QUESTIONS: dict[str, list[Question]] = {}
 
 
-def question(key: str, asks: str):
-    """Register the question of the services named `key` (or `key-N`)."""
+def question(key: str, asks: str, when: Callable[[Mapping[str, Any]], bool] = always):
+    """Register the question of the services named `key` (or `key-N`); `when` (of the
+    stack's outputs) says which of a key's questions asks."""
     def register(ask: Callable[[Target], str]) -> Callable[[Target], str]:
-        if key in QUESTIONS:
+        if any(q.when is when for q in QUESTIONS.get(key, [])):
             raise ValueError(f"two questions for {key}")
-        QUESTIONS[key] = Question(key, asks, ask)
+        QUESTIONS.setdefault(key, []).append(Question(key, asks, ask, when))
         return ask
     return register
 
@@ -143,8 +159,14 @@ def stem(name: str) -> str:
     return re.sub(r"-\d+$", "", name)
 
 
-def question_for(name: str) -> Optional[Question]:
-    return QUESTIONS.get(name) or QUESTIONS.get(stem(name))
+def question_for(name: str, outputs: Optional[Mapping[str, Any]] = None) -> Optional[Question]:
+    """The question of service `name` on a stack with these outputs (None: it has none)."""
+    outputs = outputs or {}
+    for key in (name, stem(name)):
+        chosen = [q for q in QUESTIONS.get(key, []) if q.when(outputs)]
+        if chosen:
+            return chosen[0]
+    return None
 
 
 class _Fields(dict):
@@ -380,8 +402,16 @@ def iceberg_rest(t: Target) -> str:
     return f"defaults {sorted(config['defaults']) or 'none'}, overrides {sorted(config['overrides']) or 'none'}"
 
 
-@question("spark-iceberg", asks="Jupyter ({jupyterUrl}/api) answers; the Spark master ({sparkUiUrl}/json/) is "
-                                "alive, with a worker")
+def rest_catalog(outputs: Mapping[str, Any]) -> bool:
+    return outputs.get("catalog", "rest") != "hive"
+
+
+def hive_catalog(outputs: Mapping[str, Any]) -> bool:
+    return outputs.get("catalog") == "hive"
+
+
+@question("spark-iceberg", when=rest_catalog,
+          asks="Jupyter ({jupyterUrl}/api) answers; the Spark master ({sparkUiUrl}/json/) is alive, with a worker")
 def spark(t: Target) -> str:
     jupyter = json_of(http("GET", f"{t.output('jupyterUrl')}/api"))
     if "version" not in jupyter:
@@ -391,6 +421,16 @@ def spark(t: Target) -> str:
     if master.get("status") != "ALIVE" or workers < 1:
         raise Failed(f"the Spark master is {master.get('status')} with {workers} live workers")
     return f"Jupyter {jupyter['version']}; Spark master alive, {workers} worker(s)"
+
+
+@question("spark-iceberg", when=hive_catalog,
+          asks="the Spark history server ({sparkHistoryUrl}/api/v1/applications) lists the applications it keeps")
+def spark_history(t: Target) -> str:
+    url = t.output("sparkHistoryUrl")
+    applications = json_of(http("GET", f"{url}/api/v1/applications"))
+    if not isinstance(applications, list):
+        raise Failed(f"{url}/api/v1/applications answered {str(applications)[:120]}, not a list of applications")
+    return f"the history server lists {len(applications)} application(s)"
 
 
 def _s3(t: Target):
@@ -439,21 +479,30 @@ def buckets(t: Target) -> str:
     return f"buckets {', '.join(t.output('minioBuckets'))} exist"
 
 
-@question("postgres", asks="the platform's user logs in at {address}, and wal_level is logical")
-def postgres(t: Target) -> str:
-    dsn = t.output("postgresDsn")
+def _postgres(t: Target, dsn: str, sql: str, wrong_password: str, params: tuple = ()) -> tuple:
+    """The first row of `sql` (with `params`), logged in with `dsn` (psycopg); Failed when Postgres refuses
+    the login (the way out `wrong_password`), Unreachable when nothing answers."""
+    address = urlsplit(dsn).netloc.rpartition("@")[2]
     try:
         with psycopg.connect(dsn, connect_timeout=int(CONNECT_TIMEOUT + 1)) as conn:
-            user, wal_level = conn.execute("SELECT current_user, current_setting('wal_level')").fetchone()
+            return conn.execute(sql, params).fetchone()
     except psycopg.OperationalError as error:
         text = str(error)
         if "password authentication failed" in text:
-            raise Failed("Postgres refuses the platform's login (password authentication failed)",
-                         "Postgres keeps the password its data volume was first made with: set postgresPassword "
-                         "back, or change it in Postgres (ALTER USER db_user PASSWORD ...)") from None
+            user = urlsplit(dsn).username
+            raise Failed(f"Postgres at {address} refuses {user}'s login (password authentication failed)",
+                         wrong_password) from None
         if "refused" in text or "timeout" in text or "could not" in text:
-            raise nothing_answers(t.address, _why(error)) from None
+            raise nothing_answers(address, _why(error)) from None
         raise Failed(f"Postgres: {text.splitlines()[0]}") from None
+
+
+@question("postgres", asks="the platform's user logs in at {address}, and wal_level is logical")
+def postgres(t: Target) -> str:
+    user, wal_level = _postgres(
+        t, t.output("postgresDsn"), "SELECT current_user, current_setting('wal_level')",
+        "Postgres keeps the password its data volume was first made with: set postgresPassword back, or change "
+        "it in Postgres (ALTER USER db_user PASSWORD ...)")
     if wal_level != "logical":
         raise Failed(f"wal_level is {wal_level}, not logical: change data capture (Debezium, publication "
                      "cdc_pub) cannot read the database",
@@ -496,6 +545,9 @@ def pinot_server(t: Target) -> str:
 _QUIET = logging.getLogger("factorhouse.check.quiet")  # the clients' own logging, not the user's screen
 _QUIET.addHandler(logging.NullHandler())
 _QUIET.propagate = False
+# the Thrift library logs a failed connection as an error of its own: the row says it
+logging.getLogger("thrift").addHandler(logging.NullHandler())
+logging.getLogger("thrift").propagate = False
 
 
 @question("zookeeper", asks="a ZooKeeper session at {address} lists the root znodes")
@@ -514,6 +566,310 @@ def zookeeper(t: Target) -> str:
         client.stop()
         client.close()
     return f"root znodes: {', '.join(children)}"
+
+
+# -- the one-shot of the Hive Metastore, and the metastore --------------------------------
+
+@question("metastore-db", asks="the database its set-up makes ({metastoreDatabase}) exists in the platform's Postgres")
+def metastore_database(t: Target) -> str:
+    database = t.output("metastoreDatabase")
+    [owner] = _postgres(t, t.output("postgresDsn"),
+                        "SELECT (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s)",
+                        "the set-up logs in as db_user with postgresPassword: set it back, or change it in Postgres",
+                        (database,))
+    if owner is None:
+        raise Failed(f"database {database} does not exist in the platform's Postgres",
+                     f"`make up STACK={t.stack}` runs the set-up again (it makes only what is missing)")
+    return f"database {database} exists (owner {owner})"
+
+
+@question("hive-metastore", asks="a Thrift call at {hiveMetastoreUri}, get_all_databases, lists the databases")
+def hive_metastore(t: Target) -> str:
+    uri = t.output("hiveMetastoreUri")
+    host, _, port = urlsplit(uri).netloc.rpartition(":")
+    # as the metastore's clients (Spark, Flink) speak: binary protocol, buffered transport
+    sock = TSocket.TSocket(host, int(port))
+    sock.setTimeout(CONNECT_TIMEOUT * 1000)  # milliseconds
+    transport = TTransport.TBufferedTransport(sock)
+    try:
+        transport.open()
+    except TTransport.TTransportException as error:
+        raise nothing_answers(f"{host}:{port}", _why(error.inner or error)) from None
+    sock.setTimeout(READ_TIMEOUT * 1000)
+    try:
+        databases = ThriftHiveMetastore.Client(TBinaryProtocol(transport)).get_all_databases()
+    except TTransport.TTransportException as error:
+        raise Failed(f"the metastore at {host}:{port} takes connections but gives no Thrift answer ({error})") \
+            from None
+    except (TException, OSError) as error:
+        raise Failed(f"the metastore at {host}:{port} takes connections but its get_all_databases failed: "
+                     f"{type(error).__name__}: {error}") from None
+    finally:
+        transport.close()
+    if "default" not in databases:
+        raise Failed(f"the metastore lists no database default ({databases}): its schema was not made",
+                     "its start makes the schema (schematool) where it is missing: read its log")
+    return f"{len(databases)} database(s): {', '.join(sorted(databases))}"
+
+
+# -- telemetry ------------------------------------------------------------------------
+
+def _logs_of(service: str, stack: str) -> str:
+    return f"read its log: `make logs S={service} STACK={stack}`"
+
+
+@question("prometheus", asks="{prometheusUrl}/-/ready; its targets (/api/v1/targets) are every one the stack "
+                             "scrapes, none down")
+def prometheus(t: Target) -> str:
+    url, expected = t.output("prometheusUrl"), t.output("prometheusTargets")
+    http("GET", f"{url}/-/ready")  # 503 while it starts
+    answer = json_of(http("GET", f"{url}/api/v1/targets", params={"state": "active"}))
+    targets = (answer.get("data") or {}).get("activeTargets") or []
+    scraped = {(x.get("scrapePool"), (x.get("labels") or {}).get("instance")) for x in targets}
+    missing = [f"{target} (job {job})" for job, listed in sorted(expected.items()) for target in listed
+               if (job, target) not in scraped]
+    if missing:
+        raise Failed(f"Prometheus does not scrape {', '.join(missing)}, which the stack configures",
+                     f"Prometheus reads its configuration when it starts: `make up STACK={t.stack}` re-creates "
+                     "it with the stack's")
+    down = [x for x in targets if x.get("health") == "down"]
+    if down:
+        first = (down[0].get("labels") or {}).get("instance", "?")
+        more = f" (and {len(down) - 1} more)" if len(down) > 1 else ""
+        raise Failed(f"target {first} of job {down[0].get('scrapePool')} is down: {down[0].get('lastError')}{more}",
+                     _logs_of(first.rpartition(":")[0], t.stack))
+    waiting = sum(x.get("health") != "up" for x in targets)
+    return f"{len(targets)} targets, {len(targets) - waiting} up" + \
+        (f", {waiting} not scraped yet (every 15 s)" if waiting else "")
+
+
+@question("alertmanager", asks="{alertmanagerUrl}/-/ready, and /api/v2/status names its version")
+def alertmanager(t: Target) -> str:
+    url = t.output("alertmanagerUrl")
+    http("GET", f"{url}/-/ready")
+    status = json_of(http("GET", f"{url}/api/v2/status"))
+    version = (status.get("versionInfo") or {}).get("version") if isinstance(status, dict) else None
+    if not version:
+        raise Failed(f"{url}/api/v2/status answered without Alertmanager's version: {str(status)[:120]}")
+    return f"ready; Alertmanager {version}"
+
+
+@question("grafana", asks="{grafanaUrl}/api/health: its database ok; as {grafanaUser}, the provisioned Prometheus "
+                          "datasource passes Grafana's own health check of it")
+def grafana(t: Target) -> str:
+    url, auth = t.output("grafanaUrl"), (t.output("grafanaUser"), t.output("grafanaPassword"))
+    health = json_of(http("GET", f"{url}/api/health"))
+    if health.get("database") != "ok":
+        raise Failed(f"Grafana's database is {health.get('database')!r}, not ok")
+    listed = http("GET", f"{url}/api/datasources", expect=None, auth=auth)
+    if listed.status_code == 401:
+        raise Failed(f"Grafana refuses {auth[0]}'s password (401)",
+                     "Grafana keeps the password its data was first made with: set grafanaPassword back, or reset it "
+                     f"(`make shell S=grafana STACK={t.stack}`, then `grafana cli admin reset-admin-password NEW`)")
+    if listed.status_code != 200:
+        raise Failed(f"GET {url}/api/datasources answered {listed.status_code} {_gist(listed)}")
+    sources = [d for d in json_of(listed) if isinstance(d, dict) and d.get("type") == "prometheus"]
+    if not sources:
+        raise Failed("Grafana has no Prometheus datasource: its provisioning did not apply",
+                     f"the datasource is provisioned from a file when Grafana starts: `make up STACK={t.stack}` "
+                     "re-creates it with the stack's files")
+    source = sources[0]
+    checked = http("GET", f"{url}/api/datasources/uid/{source.get('uid')}/health", expect=None, auth=auth)
+    verdict = json_of(checked)
+    if checked.status_code != 200 or verdict.get("status") != "OK":
+        raise Failed(f"Grafana cannot query its datasource {source.get('name')} ({source.get('url')}): "
+                     f"{verdict.get('message') or checked.status_code}", _logs_of("prometheus", t.stack))
+    return f"Grafana {health.get('version', '?')}; datasource {source.get('name')} answers"
+
+
+# -- lineage --------------------------------------------------------------------------
+
+def _namespaces(url: str) -> list[str]:
+    """The namespaces Marquez's API at `url` lists; Failed without namespace default,
+    which Marquez makes when it starts."""
+    listed = json_of(http("GET", f"{url}/api/v1/namespaces"))
+    names = [n.get("name") for n in (listed.get("namespaces") if isinstance(listed, dict) else None) or []]
+    if "default" not in names:
+        raise Failed(f"{url}/api/v1/namespaces lists no namespace default ({names})")
+    return names
+
+
+@question("marquez-api", asks="{marquezUrl}/api/v1/namespaces lists namespace default; {marquezAdminUrl}/healthcheck: "
+                              "every check healthy")
+def marquez_api(t: Target) -> str:
+    names = _namespaces(t.output("marquezUrl"))
+    url = t.output("marquezAdminUrl")
+    checks = json_of(http("GET", f"{url}/healthcheck", expect=(200, 500)))  # 500: one is unhealthy
+    if not isinstance(checks, dict) or not checks:
+        raise Failed(f"{url}/healthcheck answered {str(checks)[:120]}, not Marquez's health checks")
+    sick = sorted(n for n, c in checks.items() if not (isinstance(c, dict) and c.get("healthy") is True))
+    if sick:
+        raise Failed(f"Marquez's health check {sick[0]} fails: {(checks[sick[0]] or {}).get('message', '?')}")
+    return f"{len(names)} namespace(s); health checks {', '.join(sorted(checks))} healthy"
+
+
+@question("marquez-web", asks="{marquezWebUrl} serves the UI, and Marquez's API through it "
+                              "({marquezWebUrl}/api/v1/namespaces)")
+def marquez_web(t: Target) -> str:
+    url = t.output("marquezWebUrl")
+    page = http("GET", f"{url}/")
+    if "<html" not in page.text[:2000].lower():
+        raise Failed(f"{url}/ answered {page.headers.get('Content-Type', '?')}, not the UI's page")
+    try:
+        names = _namespaces(url)
+    except Unreachable:
+        raise
+    except Failed as failed:
+        raise Failed(f"the UI answers, but not the API through it: {failed.cause}",
+                     _logs_of("marquez-api", t.stack)) from None
+    return f"the UI answers; through it, the API lists {len(names)} namespace(s)"
+
+
+@question("marquez-db", asks="user marquez logs in to database marquez at {address}")
+def marquez_db(t: Target) -> str:
+    user, database = _postgres(
+        t, t.output("marquezDbDsn"), "SELECT current_user, current_database()",
+        "Marquez's Postgres keeps the password its data volume was first made with: set marquezPassword back, or "
+        "change it in Postgres (ALTER USER marquez PASSWORD ...)")
+    return f"{user} logged in to database {database}"
+
+
+# -- stores ---------------------------------------------------------------------------
+
+@question("redis", asks="PING at {redisUrl} with the password answers PONG; without it, Redis refuses")
+def redis_ping(t: Target) -> str:
+    url, password = t.output("redisUrl"), t.output("redisPassword")
+    if _redis_ping(url, password, t) is not True:
+        raise Failed(f"Redis at {url} did not answer PING with PONG")
+    try:
+        open_to_all = _redis_ping(url, None, t)
+    except redis.exceptions.AuthenticationError:
+        return "PONG with the password; without it: NOAUTH"
+    raise Failed(f"Redis at {url} answers PING without a password (PONG: {open_to_all}): whoever reaches it "
+                 "reads and writes it", f"its command sets --requirepass from redisPassword: `make up STACK={t.stack}` "
+                 "re-creates it as the stack runs it")
+
+
+def _redis_ping(url: str, password: Optional[str], t: Target) -> Any:
+    """PING once (no retries), with or without the password; AuthenticationError when
+    Redis wants one (only without it), Unreachable, Failed."""
+    client = redis.Redis.from_url(url, password=password, socket_connect_timeout=CONNECT_TIMEOUT,
+                                  socket_timeout=READ_TIMEOUT, retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0))
+    try:
+        return client.ping()
+    except redis.exceptions.AuthenticationError as error:
+        if password is None:
+            raise
+        raise Failed(f"Redis refuses the password ({error})",
+                     f"Redis takes redisPassword when it starts: `make up STACK={t.stack}` re-creates it with the "
+                     "stack's") from None
+    except redis.exceptions.ConnectionError as error:
+        raise nothing_answers(urlsplit(url).netloc, _why(error)) from None
+    finally:
+        client.close()
+
+
+def _clickhouse(url: str, user: str, password: str) -> requests.Response:
+    """SELECT 1 on ClickHouse's HTTP interface, as `user` with `password`."""
+    return http("POST", f"{url}/", expect=None, data="SELECT 1",
+                headers={"X-ClickHouse-User": user, "X-ClickHouse-Key": password})
+
+
+@question("ch-server", asks="{clickhouseUrl}/ping answers Ok.; SELECT 1 as {clickhouseUser} with the password "
+                            "returns 1; without it (where one is set), ClickHouse refuses")
+def clickhouse(t: Target) -> str:
+    url, user, password = t.output("clickhouseUrl"), t.output("clickhouseUser"), t.output("clickhousePassword")
+    ping = http("GET", f"{url}/ping").text.strip()
+    if ping != "Ok.":
+        raise Failed(f"{url}/ping answered {ping[:80]!r}, not Ok.")
+    answer = _clickhouse(url, user, password)
+    # AUTHENTICATION_FAILED (a wrong password, or no such user), REQUIRED_PASSWORD
+    if answer.headers.get("X-ClickHouse-Exception-Code") in ("516", "194"):
+        raise Failed(f"ClickHouse refuses {user}'s password ({answer.status_code})",
+                     f"the image writes clickhousePassword when the container starts: `make up STACK={t.stack}` "
+                     "re-creates it with the stack's")
+    if answer.status_code != 200 or answer.text.strip() != "1":
+        raise Failed(f"SELECT 1 answered {answer.status_code} {answer.text.strip()[:160]!r}")
+    if not password:
+        return "Ok.; SELECT 1 returned 1 (clickhousePassword is empty: no password to refuse without)"
+    if _clickhouse(url, user, "").status_code == 200:
+        raise Failed(f"ClickHouse answers {user} without the password",
+                     f"`make up STACK={t.stack}` re-creates it with clickhousePassword")
+    return "Ok.; SELECT 1 returned 1; without the password: refused"
+
+
+def _starrocks_backends(t: Target) -> list[dict]:
+    """SHOW BACKENDS, logged in to the frontend's MySQL protocol port as the stack's user."""
+    address, user = t.output("starrocksSqlAddress"), t.output("starrocksUser")
+    host, _, port = address.rpartition(":")
+    try:
+        conn = pymysql.connect(host=host, port=int(port), user=user, password="", connect_timeout=CONNECT_TIMEOUT,
+                               read_timeout=READ_TIMEOUT, write_timeout=READ_TIMEOUT,
+                               cursorclass=pymysql.cursors.DictCursor)
+    except pymysql.err.OperationalError as error:
+        code, message = (error.args + (None, ""))[:2]
+        if code == 2003:  # CR_CONN_HOST_ERROR: nothing answers
+            raise nothing_answers(address, _why(Exception(message))) from None
+        raise Failed(f"the frontend refuses {user}'s login: ({code}) {message}") from None
+    with conn, conn.cursor() as cursor:
+        cursor.execute("SHOW BACKENDS")
+        return list(cursor.fetchall())
+
+
+def _backend(row: dict) -> str:
+    return f"{row.get('IP')}:{row.get('HeartbeatPort')}"
+
+
+@question("starrocks-fe", asks="a MySQL-protocol login as {starrocksUser} at {starrocksSqlAddress}; SHOW BACKENDS "
+                               "lists the backend alive")
+def starrocks_frontend(t: Target) -> str:
+    rows = t.shared.get("starrocks-backends", lambda: _starrocks_backends(t))
+    if not rows:
+        raise Failed("the frontend lists no backend: queries have nowhere to run",
+                     f"the one-shot starrocks-register adds it: {_logs_of('starrocks-register', t.stack)}; "
+                     f"`make up STACK={t.stack}` runs it again")
+    dead = [r for r in rows if str(r.get("Alive")).lower() != "true"]
+    if dead:
+        raise Failed(f"backend {_backend(dead[0])} is not alive ({dead[0].get('ErrMsg') or 'no heartbeat'})",
+                     _logs_of("starrocks-be", t.stack))
+    return f"backend {', '.join(_backend(r) for r in rows)} alive"
+
+
+@question("starrocks-register", asks="the frontend ({starrocksSqlAddress}) lists the backend the registration adds")
+def starrocks_register(t: Target) -> str:
+    rows = t.shared.get("starrocks-backends", lambda: _starrocks_backends(t))
+    listed = {_backend(r) for r in rows}
+    missing = [b for b in t.output("starrocksBackends") if b not in listed]
+    if missing:
+        raise Failed(f"the frontend does not list backend {', '.join(missing)} (it lists {sorted(listed) or 'none'})",
+                     f"`make up STACK={t.stack}` runs the registration again (it adds only what is missing)")
+    return f"backend {', '.join(t.output('starrocksBackends'))} registered"
+
+
+@question("starrocks-be", asks="{starrocksBackendUrl}/api/health answers OK")
+def starrocks_backend(t: Target) -> str:
+    url = t.output("starrocksBackendUrl")
+    health = json_of(http("GET", f"{url}/api/health"))
+    if not isinstance(health, dict) or health.get("status") != "OK":
+        raise Failed(f"{url}/api/health answered {str(health)[:120]}, not status OK")
+    return "healthy"
+
+
+@question("cloudbeaver", asks="{cloudbeaverUrl}/api/gql answers its serverConfig, set up (not waiting in its "
+                              "configuration mode)")
+def cloudbeaver(t: Target) -> str:
+    url = t.output("cloudbeaverUrl")
+    answer = json_of(http("POST", f"{url}/api/gql",
+                          json={"query": "query { serverConfig { name version configurationMode } }"}))
+    config = ((answer.get("data") if isinstance(answer, dict) else None) or {}).get("serverConfig")
+    if not isinstance(config, dict):
+        errors = answer.get("errors") if isinstance(answer, dict) else answer
+        raise Failed(f"CloudBeaver's GraphQL API answered no serverConfig: {str(errors)[:160]}")
+    if config.get("configurationMode"):
+        raise Failed("CloudBeaver waits to be configured: its initial data (administrator cbadmin) was not applied",
+                     "it reads initial-data.conf when its workspace is new; remove the volume cloudbeaver-workspace "
+                     f"(its users and scripts go with it) and `make up STACK={t.stack}`")
+    return f"{config.get('name')} (CloudBeaver {config.get('version')}) answers, set up"
 
 
 import scripts.kafka_check  # noqa: E402,F401  (registers the Kafka brokers' question)

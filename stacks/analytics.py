@@ -5,6 +5,7 @@ and upstream's Spark on it instead of the REST catalog and its Spark (stacks/met
 from __future__ import annotations
 
 from typing import Optional
+from urllib.parse import quote
 
 import pulumi
 
@@ -43,6 +44,14 @@ def postgres_service(s: Settings, healthcheck: Optional[HealthCheck]) -> Service
         data=(("postgres-data", "/var/lib/postgresql/data"),),
         healthcheck=healthcheck,
     )
+
+
+def postgres_dsn(s: Settings, user: str, password: pulumi.Input[str], port: int, database: str) -> pulumi.Output[str]:
+    """The libpq URI a client on the user's machine logs in with, `postgresql://USER:
+    PASSWORD@HOST:PORT/DATABASE` (the published port; the password percent-encoded, so
+    that any password reads back as itself); a secret, as the password is."""
+    return pulumi.Output.secret(pulumi.Output.from_input(password).apply(
+        lambda value: f"postgresql://{user}:{quote(value, safe='')}@{s.host_address}:{s.port(port)}/{database}"))
 
 
 def s3_credentials(platform: Platform) -> dict[str, pulumi.Input[str]]:
@@ -95,10 +104,11 @@ class AnalyticsStack(pulumi.ComponentResource):
         self.outputs = {
             "minioApiUrl": s.url(9000),
             "minioConsoleUrl": s.url(9001),
-            "postgresDsn": pulumi.Output.format(
-                "postgresql://db_user:{0}@{1}:{2}/factorhouse", s.postgres_password, s.host_address, s.port(5432)),
+            "postgresDsn": postgres_dsn(s, "db_user", s.postgres_password, 5432, "factorhouse"),
             **(metastore.outputs(platform) if s.hive else self._rest_outputs(s)),
-            # what `make check` asks of MinIO with (docs/check.md)
+            # what `make check` reads (docs/check.md): the catalog (which Spark runs), and
+            # what it asks of MinIO with
+            "catalog": s.catalog,
             "minioUser": s.minio_user,
             "minioPassword": s.minio_password,  # a secret
             "minioBuckets": list(buckets(s)),

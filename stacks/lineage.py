@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pulumi
 
+from .analytics import postgres_dsn
 from .platform import Platform
 from .service import File, HealthCheck, Service, curl_check, wget_check
 from .settings import Settings
@@ -95,5 +96,7 @@ class LineageStack(pulumi.ComponentResource):
             depends_on={"marquez-api": "healthy"},
         ), self)
 
-        self.outputs = {"marquezUrl": s.url(5002), "marquezAdminUrl": s.url(5001), "marquezWebUrl": s.url(3003)}
+        self.outputs = {"marquezUrl": s.url(5002), "marquezAdminUrl": s.url(5001), "marquezWebUrl": s.url(3003),
+                        # the login of Marquez's Postgres, for `make check` (docs/check.md); a secret
+                        "marquezDbDsn": postgres_dsn(s, "marquez", s.marquez_password, 5433, "marquez")}
         self.register_outputs(self.outputs)

@@ -23,6 +23,7 @@ from .service import File, HealthCheck, Service
 from .setup import Download, download
 
 WAREHOUSE_BUCKET = "hive-warehouse"  # the metastore's warehouse: s3a://hive-warehouse/
+DATABASE = "metastore"  # its database in the platform's Postgres, which metastore-db makes
 THRIFT_PORT = 9083
 HIVE = "analytics/hive"  # its files in resources/
 
@@ -136,7 +137,8 @@ def outputs(platform: Platform) -> dict[str, str]:
     """Where a client reaches the metastore and Spark (catalog hive)."""
     s = platform.settings
     return {"hiveMetastoreUri": f"thrift://{s.host_address}:{s.port(THRIFT_PORT)}",
-            "sparkUiUrl": s.url(4040), "sparkHistoryUrl": s.url(18080)}
+            "sparkUiUrl": s.url(4040), "sparkHistoryUrl": s.url(18080),
+            "metastoreDatabase": DATABASE}  # for `make check`: what the one-shot makes
 
 
 @dataclass(frozen=True)

@@ -44,5 +44,6 @@ class RedisStack(pulumi.ComponentResource):
         super().__init__("factorhouse:stacks:Redis", "redis", None, opts)
         s = platform.settings
         platform.run(redis_service(platform), self)
-        self.outputs = {"redisUrl": s.url(PORT, scheme="redis")}
+        # the password for `make check` (docs/check.md): a secret
+        self.outputs = {"redisUrl": s.url(PORT, scheme="redis"), "redisPassword": s.redis_password}
         self.register_outputs(self.outputs)

@@ -197,6 +197,8 @@ class ClickHouseStack(pulumi.ComponentResource):
         platform.shared(cloudbeaver_service(s))
         self.outputs = {"clickhouseUrl": s.url(CLICKHOUSE_HTTP_PORT),
                         "clickhouseNativeAddress": f"{s.host_address}:{s.port(29000)}",
+                        # the login `make check` asks with (docs/check.md); the password a secret
+                        "clickhouseUser": "default", "clickhousePassword": s.clickhouse_password,
                         **cloudbeaver_outputs(s)}
         self.register_outputs(self.outputs)
 
@@ -215,5 +217,8 @@ class StarRocksStack(pulumi.ComponentResource):
         self.outputs = {"starrocksUrl": s.url(8030),
                         "starrocksSqlAddress": f"{s.host_address}:{s.port(QUERY_PORT)}",
                         "starrocksBackendUrl": s.url(8040),
+                        # for `make check` (docs/check.md): the login (no password, as upstream) and
+                        # the backend the registration adds, as the frontend lists it
+                        "starrocksUser": "root", "starrocksBackends": [f"{BACKEND}:{HEARTBEAT_PORT}"],
                         **cloudbeaver_outputs(s)}
         self.register_outputs(self.outputs)

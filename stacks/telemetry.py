@@ -20,6 +20,7 @@ from .service import File, HealthCheck, Metrics, Service, wget_check
 
 PROMETHEUS_CONF = "/etc/prometheus"
 ALERTMANAGER = "alertmanager:9093"
+GRAFANA_ADMIN = "admin"
 SCRAPE_INTERVAL = "15s"  # also the rules' evaluation interval
 GRAFANA_DASHBOARDS = "/etc/grafana/dashboards"  # the provider's folder (provisioning/dashboards/)
 # each dashboard of resources/telemetry/grafana/dashboards/ -> the scrape job whose
@@ -132,7 +133,7 @@ class TelemetryStack(pulumi.ComponentResource):
             container="grafana",
             image=s.images["grafana"],
             ports=((3004, 3000),),
-            env={"GF_SECURITY_ADMIN_USER": "admin", "GF_SECURITY_ADMIN_PASSWORD": s.grafana_password},
+            env={"GF_SECURITY_ADMIN_USER": GRAFANA_ADMIN, "GF_SECURITY_ADMIN_PASSWORD": s.grafana_password},
             files=(
                 File(f"{provisioning}/datasources/prometheus.yml", "telemetry/grafana/provisioning/datasources/prometheus.yml"),
                 File(f"{provisioning}/dashboards/factorhouse-local.yml",
@@ -145,5 +146,9 @@ class TelemetryStack(pulumi.ComponentResource):
             depends_on={"prometheus": "healthy"},
         ), self)
 
-        self.outputs = {"prometheusUrl": s.url(19090), "alertmanagerUrl": s.url(19093), "grafanaUrl": s.url(3004)}
+        self.outputs = {"prometheusUrl": s.url(19090), "alertmanagerUrl": s.url(19093), "grafanaUrl": s.url(3004),
+                        # what `make check` asks of them (docs/check.md): every job's targets
+                        # (`service:port`), and Grafana's login (the password a secret)
+                        "prometheusTargets": {job: targets for job, (_, targets) in jobs.items()},
+                        "grafanaUser": GRAFANA_ADMIN, "grafanaPassword": s.grafana_password}
         self.register_outputs(self.outputs)

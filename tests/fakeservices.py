@@ -1,4 +1,4 @@
-"""Local HTTP servers that answer `make check`'s questions as the real services do, for
+"""Local servers that answer `make check`'s questions as the real services do, for
 the tests of scripts/questions.py. Each answers the requests the check makes with the
 shapes of the service's API documentation, and keeps what a question makes (a subject, a
 session) so that a test can see it was removed; each has failing variants.
@@ -21,12 +21,23 @@ session) so that a test can see it was removed; each has failing variants.
 - Kpow and Flex: their UI, with Jetty's form login (a redirect to /login) or none.
 - MinIO (the S3 API): ListBuckets and HeadBucket, AWS Signature V4 checked with the
   root user's secret (botocore's signer), 403 InvalidAccessKeyId / SignatureDoesNotMatch.
+- Grafana, Marquez (API and admin), Marquez's web server, ClickHouse's HTTP interface,
+  StarRocks's backend, CloudBeaver's GraphQL API, Spark's history server: each class
+  says the shapes it answers with.
+
+Not HTTP, on a TCP server of their own (`_TcpStandIn`):
+- StarRocks's frontend: MySQL's client/server protocol (handshake v10 with
+  mysql_native_password, COM_QUERY answered by text result sets), SHOW BACKENDS in
+  StarRocks's columns.
+- The Hive Metastore: Thrift (binary protocol, buffered transport), answered by the
+  processor generated from the metastore's IDL (pymetastore) with a handler of ours.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -378,3 +389,323 @@ class MinIO(FakeService):
         if method == "HEAD":
             return (200, {}, b"") if bucket in self.buckets else (404, {}, b"")
         return _s3_error(501, "NotImplemented", "A header you provided implies functionality that is not implemented")
+
+
+class Grafana(FakeService):
+    """Grafana's HTTP API: GET /api/health -> {"commit", "database", "version"}; with basic
+    auth as admin: GET /api/datasources -> [{"id", "uid", "name", "type", "url", ...}], GET
+    /api/datasources/uid/U/health -> {"status": "OK" | "ERROR", "message"} (400 on ERROR);
+    401 {"message": "invalid username or password"} otherwise. variant: ok |
+    no-datasource | datasource-down."""
+
+    def __init__(self, password: str, variant: str = "ok"):
+        self.password, self.variant = password, variant
+        super().__init__()
+
+    def answer(self, method, path, headers, body):
+        if path == "/api/health":
+            return _json(200, {"commit": "a1b2c3d", "database": "ok", "version": "12.1.1"})
+        if _basic_user(headers) != ("admin", self.password):
+            return _json(401, {"message": "invalid username or password", "messageId": "password-auth.failed",
+                               "statusCode": 401})
+        source = {"id": 1, "uid": "factorhouse-prometheus", "orgId": 1, "name": "Prometheus", "type": "prometheus",
+                  "access": "proxy", "url": "http://prometheus:9090", "isDefault": True, "readOnly": True}
+        if path == "/api/datasources":
+            return _json(200, [] if self.variant == "no-datasource" else [source])
+        if path == "/api/datasources/uid/factorhouse-prometheus/health":
+            if self.variant == "datasource-down":
+                return _json(400, {"status": "ERROR", "message": "Post \"http://prometheus:9090/api/v1/query\": dial "
+                                                                 "tcp: lookup prometheus: no such host"})
+            return _json(200, {"status": "OK", "message": "Successfully queried the Prometheus API."})
+        return _json(404, {"message": "Not found"})
+
+
+class Marquez(FakeService):
+    """Marquez's API (GET /api/v1/namespaces -> {"namespaces": [{"name", "createdAt",
+    "ownerName", ...}]}) and its Dropwizard admin (GET /healthcheck -> {name: {"healthy",
+    "message"?, "duration", "timestamp"}}, 500 when one is unhealthy) on one port. variant:
+    ok | unhealthy | no-default."""
+
+    def __init__(self, variant: str = "ok"):
+        self.variant = variant
+        super().__init__()
+
+    def answer(self, method, path, headers, body):
+        if path == "/api/v1/namespaces":
+            names = ["fh-local"] + ([] if self.variant == "no-default" else ["default"])
+            return _json(200, {"namespaces": [{"name": n, "createdAt": "2026-01-01T00:00:00Z", "ownerName": "anonymous",
+                                               "description": None, "isHidden": False} for n in names]})
+        if path == "/healthcheck":
+            database = {"healthy": self.variant != "unhealthy", "duration": 1, "timestamp": "2026-01-01T00:00:00Z"}
+            if self.variant == "unhealthy":
+                database["message"] = "Cannot connect to marquez-db:5432"
+            checks = {"deadlocks": {"healthy": True, "duration": 0, "timestamp": "2026-01-01T00:00:00Z"},
+                      "postgresql": database}
+            return _json(500 if self.variant == "unhealthy" else 200, checks)
+        return _json(404, {"code": 404, "message": "HTTP 404 Not Found"})
+
+
+class MarquezWeb(FakeService):
+    """marquez-web's server: the UI's page at /, /healthcheck, and /api/v1/* passed to the
+    API at `api` (http-proxy-middleware: 504 when the API does not answer)."""
+
+    def __init__(self, api: str):
+        self.api = api
+        super().__init__()
+
+    def answer(self, method, path, headers, body):
+        import urllib.error
+        import urllib.request
+        if path.startswith("/api/v1/"):
+            try:
+                with urllib.request.urlopen(f"{self.api}{path}", timeout=2) as answer:
+                    return answer.status, {"Content-Type": "application/json"}, answer.read()
+            except urllib.error.HTTPError as error:
+                return error.code, {"Content-Type": "application/json"}, error.read()
+            except OSError:
+                return _text(504, "Error occurred while trying to proxy: localhost:3000/api/v1/namespaces")
+        if path == "/healthcheck":
+            return _text(200, "OK", "text/html")
+        return _text(200, '<!DOCTYPE html><html lang="en"><head><title>Marquez</title></head><body>'
+                          '<div id="root"></div><script src="/main.js"></script></body></html>', "text/html")
+
+
+class ClickHouse(FakeService):
+    """ClickHouse's HTTP interface: GET /ping -> "Ok.\\n"; a query in a POST body, the
+    login in X-ClickHouse-User/X-ClickHouse-Key: "1\\n" for SELECT 1; a wrong password of
+    `default` 401 with X-ClickHouse-Exception-Code 194 (REQUIRED_PASSWORD: how ClickHouse
+    reports it for `default`), another user 403 with 516 (AUTHENTICATION_FAILED).
+    `accepts_any`: a server whose user takes any password (one that did not get it)."""
+
+    def __init__(self, password: str, accepts_any: bool = False):
+        self.password, self.accepts_any = password, accepts_any
+        super().__init__()
+
+    def answer(self, method, path, headers, body):
+        if path == "/ping":
+            return _text(200, "Ok.\n")
+        user, key = headers.get("X-ClickHouse-User", "default"), headers.get("X-ClickHouse-Key", "")
+        if user != "default" or (key != self.password and not self.accepts_any):
+            code, status, name = (194, 401, "REQUIRED_PASSWORD") if user == "default" else \
+                (516, 403, "AUTHENTICATION_FAILED")
+            return status, {"Content-Type": "text/plain", "X-ClickHouse-Exception-Code": str(code)}, (
+                f"Code: {code}. DB::Exception: {user}: Authentication failed: password is incorrect, or there is no "
+                f"user with such name. ({name}) (version 25.6.13.41 (official build))\n").encode()
+        if method == "POST" and body.decode().strip() == "SELECT 1":
+            return _text(200, "1\n", "text/tab-separated-values; charset=UTF-8")
+        return _text(400, "Code: 62. DB::Exception: Syntax error. (SYNTAX_ERROR)\n")
+
+
+class StarRocksBackend(FakeService):
+    """StarRocks's backend web server: GET /api/health -> {"status": "OK", "msg": "To Be
+    Added"}; `healthy` False: the answer of a backend that is not ready."""
+
+    def __init__(self, healthy: bool = True):
+        self.healthy = healthy
+        super().__init__()
+
+    def answer(self, method, path, headers, body):
+        if path == "/api/health":
+            return _json(200, {"status": "OK", "msg": "To Be Added"}) if self.healthy else \
+                _json(200, {"status": "Service Unavailable", "msg": "heartbeat not received"})
+        return _text(404, "Not Found")
+
+
+class CloudBeaver(FakeService):
+    """CloudBeaver's GraphQL API: POST /api/gql {"query"} -> {"data": {"serverConfig":
+    {"name", "version", "configurationMode"}}}. `configured` False: a server waiting in
+    its configuration mode (its initial data not applied)."""
+
+    def __init__(self, configured: bool = True):
+        self.configured = configured
+        super().__init__()
+
+    def answer(self, method, path, headers, body):
+        if method == "POST" and path == "/api/gql":
+            query = json.loads(body)["query"]
+            assert "serverConfig" in query
+            return _json(200, {"data": {"serverConfig": {"name": "My Data Platform", "version": "25.2.0.202509",
+                                                         "configurationMode": not self.configured}}})
+        return _text(200, "<!DOCTYPE html><html><head><title>CloudBeaver</title></head></html>", "text/html")
+
+
+class SparkHistory(FakeService):
+    """Spark's history server REST API: GET /api/v1/applications -> [{"id", "name",
+    "attempts": [...]}]."""
+
+    def answer(self, method, path, headers, body):
+        if path.startswith("/api/v1/applications"):
+            return _json(200, [{"id": "local-1767225600000", "name": "Spark shell", "attempts": [
+                {"startTime": "2026-01-01T00:00:00.000GMT", "completed": True, "sparkUser": "spark"}]}])
+        return _text(404, "Not Found")
+
+
+class _TcpStandIn:
+    """A server on 127.0.0.1 (a free port) that serves each connection in a thread of its
+    own with `serve(connection)`; closed by `close()`."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            threading.Thread(target=self._serve_closing, args=(connection,), daemon=True).start()
+
+    def _serve_closing(self, connection: socket.socket) -> None:
+        with connection:
+            try:
+                self.serve(connection)
+            except (OSError, ConnectionError):
+                pass
+
+    def serve(self, connection: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop listening: shut down first, which wakes the thread blocked in accept (Linux)."""
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.listener.close()
+        self.thread.join(5)
+
+
+# StarRocks's frontend speaks MySQL's client/server protocol (its reference: "Client/Server
+# Protocol" of MySQL's internals documentation): a handshake v10 with
+# mysql_native_password, then COM_QUERY answered by text result sets (column
+# definitions, EOF, rows, EOF) and COM_QUIT.
+BACKEND_COLUMNS = ("BackendId", "IP", "HeartbeatPort", "BePort", "HttpPort", "BrpcPort", "LastStartTime",
+                   "LastHeartbeat", "Alive", "SystemDecommissioned", "ClusterDecommissioned", "TabletNum",
+                   "ErrMsg", "Version", "Status")
+
+
+def _lenenc(value: Optional[bytes]) -> bytes:
+    if value is None:
+        return b"\xfb"  # NULL
+    size = len(value)
+    head = bytes([size]) if size < 251 else b"\xfc" + size.to_bytes(2, "little")
+    return head + value
+
+
+class StarRocksFrontend(_TcpStandIn):
+    """The frontend's MySQL protocol port: the user `root` without a password logs in;
+    SHOW BACKENDS lists `backends` (IP:HeartbeatPort -> alive) in StarRocks's columns;
+    any other statement answers OK. `user` other than root: access denied (1045)."""
+
+    def __init__(self, backends: dict[str, bool]):
+        self.backends = backends
+        self.queries: list[str] = []
+        super().__init__()
+
+    @staticmethod
+    def _send(connection: socket.socket, sequence: int, payload: bytes) -> int:
+        connection.sendall(len(payload).to_bytes(3, "little") + bytes([sequence & 0xff]) + payload)
+        return sequence + 1
+
+    @staticmethod
+    def _read(connection: socket.socket) -> bytes:
+        head = connection.recv(4, socket.MSG_WAITALL)
+        if len(head) < 4:
+            raise ConnectionError("closed")
+        size = int.from_bytes(head[:3], "little")
+        return connection.recv(size, socket.MSG_WAITALL) if size else b""
+
+    def serve(self, connection: socket.socket) -> None:
+        # CLIENT_LONG_PASSWORD | CONNECT_WITH_DB | PROTOCOL_41 | TRANSACTIONS | SECURE_CONNECTION | PLUGIN_AUTH
+        capabilities = 0x1 | 0x8 | 0x200 | 0x2000 | 0x8000 | 0x80000
+        salt = b"abcdefgh" + b"ijklmnopqrst"
+        handshake = (b"\x0a" + b"8.0.33\x00" + (7).to_bytes(4, "little") + salt[:8] + b"\x00"
+                     + (capabilities & 0xffff).to_bytes(2, "little") + b"\x21" + (0).to_bytes(2, "little")
+                     + (capabilities >> 16).to_bytes(2, "little") + bytes([21]) + b"\x00" * 10
+                     + salt[8:] + b"\x00" + b"mysql_native_password\x00")
+        self._send(connection, 0, handshake)
+        login = self._read(connection)
+        user = login[32:login.index(b"\x00", 32)].decode()
+        scramble_length = login[login.index(b"\x00", 32) + 1]
+        if user != "root" or scramble_length:
+            self._send(connection, 2, self._error(1045, "28000", f"Access denied for user '{user}'"))
+            return
+        self._send(connection, 2, b"\x00\x00\x00" + (0).to_bytes(2, "little") + (0).to_bytes(2, "little"))
+        while True:
+            command = self._read(connection)
+            if command[:1] == b"\x01":  # COM_QUIT
+                return
+            sql = command[1:].decode()
+            self.queries.append(sql)
+            if command[:1] == b"\x03" and sql.strip().upper() == "SHOW BACKENDS":
+                self._result(connection, BACKEND_COLUMNS, [self._backend_row(n, a, b) for n, (b, a) in
+                                                           enumerate(self.backends.items(), start=10001)])
+            else:
+                self._send(connection, 1, b"\x00\x00\x00" + (0).to_bytes(2, "little") + (0).to_bytes(2, "little"))
+
+    @staticmethod
+    def _backend_row(backend_id: int, alive: bool, backend: str) -> list[Optional[str]]:
+        host, _, port = backend.rpartition(":")
+        return [str(backend_id), host, port, "9060", "8040", "8060", "2026-01-01 00:00:00", "2026-01-01 00:00:05",
+                "true" if alive else "false", "false", "false", "0", "" if alive else "heartbeat timeout",
+                "3.5.5-abc", "{}"]
+
+    @staticmethod
+    def _error(code: int, state: str, message: str) -> bytes:
+        return b"\xff" + code.to_bytes(2, "little") + b"#" + state.encode() + message.encode()
+
+    def _result(self, connection: socket.socket, columns, rows) -> None:
+        eof = b"\xfe" + (0).to_bytes(2, "little") + (0).to_bytes(2, "little")
+        sequence = self._send(connection, 1, bytes([len(columns)]))  # the column count (under 251)
+        for name in columns:
+            definition = (_lenenc(b"def") + _lenenc(b"") + _lenenc(b"") + _lenenc(b"") + _lenenc(name.encode())
+                          + _lenenc(name.encode()) + b"\x0c" + (33).to_bytes(2, "little") + (1024).to_bytes(4, "little")
+                          + b"\xfd" + (0).to_bytes(2, "little") + b"\x00" + b"\x00\x00")
+            sequence = self._send(connection, sequence, definition)
+        sequence = self._send(connection, sequence, eof)
+        for row in rows:
+            sequence = self._send(connection, sequence, b"".join(_lenenc(None if v is None else v.encode())
+                                                                  for v in row))
+        self._send(connection, sequence, eof)
+
+
+class HiveMetastore(_TcpStandIn):
+    """The Hive Metastore's Thrift service (binary protocol, buffered transport, as the
+    metastore serves it), answered by the Thrift processor of its IDL (pymetastore's
+    generated code) with a handler of our own: get_all_databases -> `databases`. variant:
+    ok | failing (a MetaException) | hangs-up (closes every connection at once)."""
+
+    def __init__(self, databases: tuple[str, ...] = ("default",), variant: str = "ok"):
+        from pymetastore.hive_metastore import ThriftHiveMetastore
+        from pymetastore.hive_metastore.ttypes import MetaException
+        stand_in = self
+
+        class Handler:
+            def get_all_databases(self):
+                stand_in.calls += 1
+                if stand_in.variant == "failing":
+                    raise MetaException("Got exception: java.sql.SQLException Unable to open a test connection to "
+                                        "the given database")
+                return list(stand_in.databases)
+
+        self.databases, self.variant, self.calls = databases, variant, 0
+        self.processor = ThriftHiveMetastore.Processor(Handler())
+        super().__init__()
+
+    def serve(self, connection: socket.socket) -> None:
+        from thrift.protocol.TBinaryProtocol import TBinaryProtocol
+        from thrift.transport import TSocket, TTransport
+        if self.variant == "hangs-up":
+            return
+        sock = TSocket.TSocket()
+        sock.setHandle(connection)
+        transport = TTransport.TBufferedTransport(sock)
+        protocol = TBinaryProtocol(transport)
+        try:
+            while True:
+                self.processor.process(protocol, protocol)
+        except TTransport.TTransportException:  # the client closed
+            pass

@@ -10,6 +10,10 @@
   folder on a loopback port, run as `nobody` when the tests run as root (Postgres refuses
   root), with the platform's user, database and password.
 
+- Redis (`redis-server`), Prometheus and Alertmanager (`prometheus`,
+  `prometheus-alertmanager`) from Debian's packages, each on a loopback port in a
+  temporary folder (`DebianServer`).
+
 Each `problem()` says why it cannot run here (no java, no initdb); the tests then skip,
 or fail under FHL_REQUIRE_DOCKER=1 (tests/engine.py `need`).
 """
@@ -204,6 +208,108 @@ class ZooKeeperNode(JavaServer):
         return _wait(lambda: _listening(self.port), timeout, self.process, self.log)
 
 
+def _started(args: list[str], log: Path) -> subprocess.Popen:
+    with open(log, "a") as out:
+        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+class DebianServer:
+    """A server program of Debian's packages (`program`, from `package`), started in a
+    temporary folder of its own on 127.0.0.1."""
+
+    program, package = "", ""
+
+    def __init__(self):
+        self.root = Path(tempfile.mkdtemp(prefix=f"fhl-{self.program}-"))
+        self.log = self.root / "server.log"
+        self.port = free_port()
+        self.process: Optional[subprocess.Popen] = None
+
+    address = property(lambda self: f"127.0.0.1:{self.port}")
+    url = property(lambda self: f"http://127.0.0.1:{self.port}")
+
+    def problem(self) -> Optional[str]:
+        return None if shutil.which(self.program) else f"no {self.program} on PATH (apt-get install {self.package})"
+
+    def run(self, *args: str, until=None, timeout: float = 60) -> Optional[str]:
+        """Start it; None once `until()` holds (default: its port takes connections)."""
+        self.process = _started([shutil.which(self.program), *args], self.log)
+        return _wait(until or (lambda: _listening(self.port)), timeout, self.process, self.log)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class RedisServer(DebianServer):
+    """redis-server with a password (as the platform runs it), or none (`password` None)."""
+
+    program, package = "redis-server", "redis-server"
+
+    def __init__(self, password: Optional[str]):
+        super().__init__()
+        self.password = password
+
+    def start(self) -> Optional[str]:
+        secured = ["--requirepass", self.password] if self.password is not None else []
+        return self.run("--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.root), "--save", "",
+                        "--appendonly", "no", *secured)
+
+
+def _answers_http(url: str) -> bool:
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=1) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+class AlertmanagerServer(DebianServer):
+    """Alertmanager (Debian's prometheus-alertmanager), one instance, no cluster listener,
+    with the configuration `config` (the program's)."""
+
+    program, package = "prometheus-alertmanager", "prometheus-alertmanager"
+
+    def start(self, config: str) -> Optional[str]:
+        (self.root / "alertmanager.yml").write_text(config)
+        return self.run(f"--config.file={self.root / 'alertmanager.yml'}", f"--storage.path={self.root / 'data'}",
+                        f"--web.listen-address={self.address}", "--cluster.listen-address=",
+                        until=lambda: _answers_http(f"{self.url}/-/ready"))
+
+
+class PrometheusServer(DebianServer):
+    """Prometheus (Debian's package) scraping `jobs` (job name -> its targets, HOST:PORT)
+    every second; started once every target was scraped (up or down), so that what the
+    check reads does not depend on timing."""
+
+    program, package = "prometheus", "prometheus"
+
+    def start(self, jobs: dict[str, list[str]]) -> Optional[str]:
+        import json
+        import urllib.request
+        config = {"global": {"scrape_interval": "1s", "scrape_timeout": "500ms"},
+                  "scrape_configs": [{"job_name": job, "static_configs": [{"targets": targets}]}
+                                     for job, targets in jobs.items()]}
+        (self.root / "prometheus.yml").write_text(json.dumps(config))  # YAML reads JSON
+
+        def scraped() -> bool:
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/v1/targets", timeout=1) as answer:
+                    targets = json.loads(answer.read())["data"]["activeTargets"]
+            except (OSError, ValueError, KeyError):
+                return False
+            return len(targets) == sum(map(len, jobs.values())) and all(t["health"] != "unknown" for t in targets)
+        return self.run(f"--config.file={self.root / 'prometheus.yml'}", f"--storage.tsdb.path={self.root / 'tsdb'}",
+                        f"--web.listen-address={self.address}", until=scraped)
+
+
 def postgres_bin() -> Optional[Path]:
     """The folder of Debian's Postgres server programs (initdb, pg_ctl), the newest."""
     found = shutil.which("initdb")
@@ -214,13 +320,14 @@ def postgres_bin() -> Optional[Path]:
 
 
 class PostgresCluster:
-    """A throwaway cluster on 127.0.0.1 with the platform's user `db_user` (a password, as
-    scram-sha-256 asks over TCP) and database `factorhouse`."""
+    """A throwaway cluster on 127.0.0.1 with a user (the platform's `db_user`, or another:
+    Marquez's `marquez`; a password, as scram-sha-256 asks over TCP) and its database
+    (`factorhouse`, or another)."""
 
-    USER, DATABASE = "db_user", "factorhouse"
-
-    def __init__(self, wal_level: str, password: str = "pg-check-pw"):
+    def __init__(self, wal_level: str, password: str = "pg-check-pw", user: str = "db_user",
+                 database: str = "factorhouse"):
         self.wal_level, self.password = wal_level, password
+        self.USER, self.DATABASE = user, database
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="fhl-postgres-"))
         self.data = self.root / "data"
@@ -236,7 +343,8 @@ class PostgresCluster:
 
     @property
     def dsn(self) -> str:
-        return f"postgresql://{self.USER}:{self.password}@127.0.0.1:{self.port}/{self.DATABASE}"
+        from urllib.parse import quote  # the password percent-encoded, as the program's outputs have it
+        return f"postgresql://{self.USER}:{quote(self.password, safe='')}@127.0.0.1:{self.port}/{self.DATABASE}"
 
     def _run(self, *command: str) -> subprocess.CompletedProcess:
         prefix = ["runuser", "-u", self.owner, "--"] if self.owner else []

@@ -1,7 +1,8 @@
 """`make check` (scripts/check.py, questions.py, kafka_check.py, stack_outputs.py): every
-service's question against real servers (Kafka, ZooKeeper, Postgres: tests/realservers.py)
-and local servers that answer as the real ones do (tests/fakeservices.py), each passing and
-failing; the rows, the exit status, --json, and the outputs the questions read."""
+service's question against real servers (Kafka, ZooKeeper, Postgres, Redis, Prometheus,
+Alertmanager: tests/realservers.py) and local servers that answer as the real ones do
+(tests/fakeservices.py), each passing and failing; the rows, the exit status, --json, and
+the outputs the questions read."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import re
 import subprocess
 import time
 
+import psycopg
 import pytest
 import yaml
 
@@ -21,6 +23,11 @@ from harness import PROJECT_DIR, run_program, stand_in
 from logins import can_check, realm, verifies
 from scripts import check, questions, stack_outputs
 from stacks.kafka import CONNECTOR_CLASSES
+from test_kubernetes import K8S
+
+EVERY_STACK = {"stacks": json.dumps(["kpow", "flex", "analytics", "pinot", "telemetry", "lineage", "redis",
+                                     "clickhouse", "starrocks"])}
+HIVE = {**EVERY_STACK, "catalog": "hive"}
 
 
 _OUTPUTS: dict[str, dict] = {}
@@ -87,20 +94,62 @@ def test_the_schema_registry_login_is_the_realms_and_secret():
 def test_passwords_are_secret_outputs():
     import pulumi
     from pulumi.runtime.settings import get_root_resource
-    run_program()
+    run_program(HIVE)
     exported = get_root_resource().outputs
-    for key in ("minioPassword", "schemaRegistryPassword", "postgresDsn"):
+    for key in ("minioPassword", "schemaRegistryPassword", "postgresDsn", "marquezDbDsn", "redisPassword",
+                "clickhousePassword", "grafanaPassword"):
         assert pulumi.runtime.sync_await._sync_await(exported[key].is_secret()), key
-    for key in ("minioUser", "schemaRegistryUser", "kafkaBrokerIds", "minioBuckets"):
+    for key in ("minioUser", "schemaRegistryUser", "kafkaBrokerIds", "minioBuckets", "grafanaUser", "clickhouseUser",
+                "prometheusTargets", "starrocksBackends", "catalog"):
         assert not pulumi.runtime.sync_await._sync_await(pulumi.Output.from_input(exported[key]).is_secret()), key
 
 
 def test_every_service_the_program_makes_has_a_question():
-    configs = [{}, {"kafkaMode": "kraft"}, {"edition": "community", "profile": "lite"},
-               {"engine": "kubernetes", "minioPassword": "minio-k8s-pw", "postgresPassword": "pg-k8s-pw"}]
+    configs = [{}, {"kafkaMode": "kraft"}, {"edition": "community", "profile": "lite"}, EVERY_STACK, HIVE,
+               {"engine": "kubernetes", "minioPassword": "minio-k8s-pw", "postgresPassword": "pg-k8s-pw"},
+               {**K8S, **HIVE}]
+    for config in configs:
+        outputs = program_outputs(config)
+        assert not {n for n in outputs["services"] if questions.question_for(n, outputs) is None}, config
     names = {name for config in configs for name in program_outputs(config)["services"]}
-    assert not {n for n in names if questions.question_for(n) is None}
+    assert {"prometheus", "marquez-db", "starrocks-register", "metastore-db", "hive-metastore", "cloudbeaver"} <= names
     assert "taskmanager-3" in names and questions.question_for("taskmanager-3").key == "taskmanager"
+    # Spark is asked as it runs: with catalog hive, its history server (no Jupyter, no master)
+    assert questions.question_for("spark-iceberg", program_outputs()).ask is questions.spark
+    assert questions.question_for("spark-iceberg", program_outputs(HIVE)).ask is questions.spark_history
+
+
+def test_the_program_exports_what_the_later_stacks_questions_need():
+    run = run_program({**HIVE, "marquezPassword": "mq p@ss/w%rd", "redisPassword": "rd-pw",
+                       "clickhousePassword": "ch-pw", "grafanaPassword": "gf-pw"},
+                      secret_keys=("marquezPassword", "redisPassword", "clickhousePassword", "grafanaPassword"))
+    out = run.outputs
+    # Prometheus's targets: those of the configuration the program gives it
+    config = yaml.safe_load(run.files("prometheus")["/etc/prometheus/prometheus.yml"])
+    assert out["prometheusTargets"] == {j["job_name"]: j["static_configs"][0]["targets"]
+                                        for j in config["scrape_configs"]}
+    assert out["prometheusTargets"]["flink"] == ["jobmanager:9249", "taskmanager-1:9249", "taskmanager-2:9249",
+                                                 "taskmanager-3:9249"]
+    grafana = run.env("grafana")
+    assert (out["grafanaUser"], out["grafanaPassword"]) == \
+        (grafana["GF_SECURITY_ADMIN_USER"], grafana["GF_SECURITY_ADMIN_PASSWORD"]) == ("admin", "gf-pw")
+    # Marquez's Postgres, at its published port; any password reads back as itself
+    marquez, database = psycopg.conninfo.conninfo_to_dict(out["marquezDbDsn"]), run.env("marquez-db")
+    assert marquez == {"user": database["POSTGRES_USER"], "password": database["POSTGRES_PASSWORD"],
+                       "dbname": database["POSTGRES_DB"], "host": "127.0.0.1", "port": "5433"}
+    assert database["POSTGRES_PASSWORD"] == "mq p@ss/w%rd" and out["services"]["marquez-db"]["addresses"] == \
+        ["127.0.0.1:5433"]
+    assert psycopg.conninfo.conninfo_to_dict(out["postgresDsn"])["password"] == run.env("postgres")["POSTGRES_PASSWORD"]
+    assert out["redisPassword"] == run.env("redis")["REDIS_PASSWORD"] == "rd-pw"
+    assert (out["clickhouseUser"], out["clickhousePassword"]) == ("default", run.env("ch-server")["CLICKHOUSE_PASSWORD"])
+    # StarRocks: the user its check logs in as, the backend the registration adds
+    assert f"-u {out['starrocksUser']} " in run.container("starrocks-fe")["healthcheck"]["tests"][1]
+    assert out["starrocksBackends"] == [run.env("starrocks-register")["BACKEND"]]
+    # the catalog, and the database the metastore's one-shot makes
+    sql = (PROJECT_DIR / "resources/analytics/hive/metastore-database.sql").read_text()
+    assert out["catalog"] == "hive" and f"CREATE DATABASE {out['metastoreDatabase']}'" in sql
+    assert out["hiveMetastoreUri"] == "thrift://127.0.0.1:9083" and out["sparkHistoryUrl"] == "http://127.0.0.1:18080"
+    assert program_outputs()["catalog"] == "rest" and "metastoreDatabase" not in program_outputs()
 
 
 # -- Kafka: a real KRaft node ----------------------------------------------------------
@@ -230,7 +279,7 @@ def test_postgres_fails_saying_wal_level_is_not_logical(postgres_replica):
 
 def test_postgres_fails_on_a_wrong_password_and_where_nothing_answers(postgres_logical):
     wrong = rows(postgres_outputs(postgres_logical.dsn.replace(postgres_logical.password, "not-it")))["postgres"]
-    assert wrong.result == check.FAIL and "refuses the platform's login" in wrong.cause
+    assert wrong.result == check.FAIL and "refuses db_user's login (password authentication failed)" in wrong.cause
     assert "ALTER USER db_user" in wrong.wayOut
     gone = postgres_logical.dsn.replace(str(postgres_logical.port), str(realservers.free_port()))
     dead = rows(postgres_outputs(gone))["postgres"]
@@ -398,23 +447,299 @@ def test_an_http_service_that_does_not_answer_says_how_to_reach_it():
     assert row.cause.startswith("nothing answers at") and "`docker logs jobmanager`" in row.wayOut
 
 
+# -- the later stacks' services: real servers where Debian has them, else stand-ins -------
+
+def later(config: dict, *services: str) -> dict:
+    return only(program_outputs(config), *services)
+
+
+@pytest.fixture(scope="module")
+def redis_secured():
+    yield from running(realservers.RedisServer("rd check 'pw'"), "Redis from Debian's packages")
+
+
+@pytest.fixture(scope="module")
+def redis_open():
+    yield from running(realservers.RedisServer(None), "Redis from Debian's packages")
+
+
+def redis_row(server, password: str) -> check.Row:
+    outputs = later({"stacks": json.dumps(["redis"])}, "redis")
+    outputs.update(redisUrl=f"redis://{server.address}", redisPassword=password)
+    return rows(point(outputs, "redis", server.address))["redis"]
+
+
+def test_redis_answers_ping_with_the_password_and_refuses_it_without(redis_secured, redis_open):
+    row = redis_row(redis_secured, redis_secured.password)
+    assert row.result == check.PASS and row.found == "PONG with the password; without it: NOAUTH", row
+    wrong = redis_row(redis_secured, "redis-pass")
+    assert wrong.result == check.FAIL and wrong.cause.startswith("Redis refuses the password (")
+    assert "redisPassword" in wrong.wayOut
+    open_to_all = redis_row(redis_open, "redis-pass")
+    assert open_to_all.result == check.FAIL and "answers PING without a password" in open_to_all.cause
+    dead = redis_row(realservers.RedisServer(None), "x")  # never started: nothing listens at its port
+    assert dead.result == check.FAIL and dead.cause.endswith("(connection refused)")
+    assert "docker ps -a --filter name=redis" in dead.wayOut
+
+
+@pytest.fixture(scope="module")
+def marquez_postgres():
+    cluster = realservers.PostgresCluster("replica", password="mq check pw", user="marquez", database="marquez")
+    yield from running(cluster, "Postgres from Debian's packages")
+
+
+def marquez_db_row(dsn: str) -> check.Row:
+    outputs = later({"stacks": json.dumps(["lineage"])}, "marquez-db")
+    outputs["marquezDbDsn"] = dsn
+    return rows(point(outputs, "marquez-db", psycopg.conninfo.conninfo_to_dict(dsn)["host"] + ":" +
+                      psycopg.conninfo.conninfo_to_dict(dsn)["port"]))["marquez-db"]
+
+
+def test_marquez_db_takes_marquezs_login(marquez_postgres):
+    assert "mq%20check%20pw" in marquez_postgres.dsn  # as the program's output has it
+    row = marquez_db_row(marquez_postgres.dsn)
+    assert row.result == check.PASS and row.found == "marquez logged in to database marquez", row
+    wrong = marquez_db_row(marquez_postgres.dsn.replace("mq%20check%20pw", "marquez"))
+    assert wrong.result == check.FAIL and "refuses marquez's login (password authentication failed)" in wrong.cause
+    assert "marquezPassword" in wrong.wayOut
+    dead = marquez_db_row(f"postgresql://marquez:x@127.0.0.1:{realservers.free_port()}/marquez")
+    assert dead.result == check.FAIL and dead.cause.startswith("nothing answers at 127.0.0.1:")
+    assert "docker ps -a --filter name=marquez_db" in dead.wayOut
+
+
+def test_the_metastores_one_shot_made_its_database(postgres_logical):
+    outputs = later(HIVE, "postgres", "metastore-db")
+    outputs["postgresDsn"] = postgres_logical.dsn
+    point(outputs, "postgres", f"127.0.0.1:{postgres_logical.port}")
+    missing = rows(outputs)["metastore-db"]
+    assert missing.result == check.FAIL and missing.cause == \
+        "database metastore does not exist in the platform's Postgres"
+    assert "runs the set-up again" in missing.wayOut
+    with psycopg.connect(postgres_logical.dsn, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE metastore")
+    try:
+        made = rows(outputs)["metastore-db"]
+        assert made.result == check.PASS and made.found == "database metastore exists (owner db_user)", made
+    finally:
+        with psycopg.connect(postgres_logical.dsn, autocommit=True) as conn:
+            conn.execute("DROP DATABASE metastore")
+    # Postgres gone: the way out is Postgres's, the service published where it is asked
+    point(outputs, "postgres", f"127.0.0.1:{realservers.free_port()}")
+    outputs["postgresDsn"] = f"postgresql://db_user:x@{outputs['services']['postgres']['addresses'][0]}/factorhouse"
+    dead = rows(outputs)["metastore-db"]
+    assert dead.cause.startswith("nothing answers at") and "--filter name=postgres`" in dead.wayOut
+
+
+@pytest.fixture(scope="module")
+def alertmanager_server():
+    config = run_program({"stacks": json.dumps(["telemetry"])}).files("alertmanager")["/etc/alertmanager/alertmanager.yml"]
+    yield from running(realservers.AlertmanagerServer(), "Alertmanager from Debian's packages", config)
+
+
+@pytest.fixture(scope="module")
+def prometheus_servers(alertmanager_server):
+    """Two real Prometheus servers: one whose targets all answer (itself, Alertmanager),
+    one with a target where nothing answers."""
+    from concurrent.futures import ThreadPoolExecutor
+    good, bad = realservers.PrometheusServer(), realservers.PrometheusServer()
+    good.jobs = {"prometheus": [good.address], "alertmanager": [alertmanager_server.address]}
+    bad.jobs = {"prometheus": [bad.address], "kpow": [f"127.0.0.1:{realservers.free_port()}"]}
+    try:
+        engine.need(good.problem(), "Prometheus from Debian's packages")
+        with ThreadPoolExecutor(2) as pool:  # both at once: each waits for its first scrapes
+            for problem in pool.map(lambda server: server.start(server.jobs), (good, bad)):
+                engine.need(problem, "Prometheus from Debian's packages")
+        yield good, bad
+    finally:
+        good.stop()
+        bad.stop()
+
+
+def telemetry_row(name: str, address: str, key: str, **outputs) -> check.Row:
+    config = later({"stacks": json.dumps(["telemetry"])}, name)
+    config.update(outputs)
+    return rows(point(config, name, address, key))[name]
+
+
+def test_prometheus_scrapes_every_target_the_stack_configures_none_down(prometheus_servers):
+    good, bad = prometheus_servers
+    row = telemetry_row("prometheus", good.address, "prometheusUrl", prometheusTargets=good.jobs)
+    assert row.result == check.PASS and row.found == "2 targets, 2 up", row
+    missing = telemetry_row("prometheus", good.address, "prometheusUrl",
+                            prometheusTargets={**good.jobs, "flink": ["jobmanager:9249"]})
+    assert missing.result == check.FAIL
+    assert missing.cause == "Prometheus does not scrape jobmanager:9249 (job flink), which the stack configures"
+    down = telemetry_row("prometheus", bad.address, "prometheusUrl", prometheusTargets=bad.jobs)
+    assert down.result == check.FAIL
+    assert down.cause.startswith(f"target {bad.jobs['kpow'][0]} of job kpow is down: ") and "refused" in down.cause
+    assert down.wayOut == "read its log: `make logs S=127.0.0.1 STACK=dev`"  # the target's service, by its host
+
+
+def test_alertmanager_is_ready_and_names_its_version(alertmanager_server, servers):
+    row = telemetry_row("alertmanager", alertmanager_server.address, "alertmanagerUrl")
+    assert row.result == check.PASS and re.fullmatch(r"ready; Alertmanager \d+\.\d+\.\d+.*", row.found), row
+    other = servers(fake.Marquez())  # something else answers there
+    row = telemetry_row("alertmanager", other.address, "alertmanagerUrl")
+    assert row.result == check.FAIL and row.cause.endswith("/-/ready answered 404 (HTTP 404 Not Found)")
+
+
+def test_grafana_logs_in_and_its_datasource_answers(servers):
+    def grafana(server) -> check.Row:
+        return telemetry_row("grafana", server.address, "grafanaUrl", grafanaUser="admin", grafanaPassword="gf-pw")
+    row = grafana(servers(fake.Grafana("gf-pw")))
+    assert row.result == check.PASS and row.found == "Grafana 12.1.1; datasource Prometheus answers", row
+    wrong = grafana(servers(fake.Grafana("admin")))
+    assert wrong.cause == "Grafana refuses admin's password (401)"
+    assert "reset-admin-password" in wrong.wayOut and "make shell S=grafana STACK=dev" in wrong.wayOut
+    none = grafana(servers(fake.Grafana("gf-pw", "no-datasource")))
+    assert none.cause == "Grafana has no Prometheus datasource: its provisioning did not apply"
+    down = grafana(servers(fake.Grafana("gf-pw", "datasource-down")))
+    assert down.cause.startswith("Grafana cannot query its datasource Prometheus (http://prometheus:9090): Post ")
+    assert down.wayOut == "read its log: `make logs S=prometheus STACK=dev`"
+
+
+def marquez_rows(api: fake.FakeService, web: fake.FakeService) -> dict[str, check.Row]:
+    outputs = later({"stacks": json.dumps(["lineage"])}, "marquez-api", "marquez-web")
+    outputs["marquezAdminUrl"] = api.url  # the stand-in serves the admin's /healthcheck too
+    point(outputs, "marquez-api", api.address, "marquezUrl")
+    return rows(point(outputs, "marquez-web", web.address, "marquezWebUrl"))
+
+
+def test_marquez_api_lists_its_namespaces_healthy_and_the_ui_reaches_it(servers):
+    api = servers(fake.Marquez())
+    good = marquez_rows(api, servers(fake.MarquezWeb(api.url)))
+    assert {r.result for r in good.values()} == {check.PASS}, good
+    assert good["marquez-api"].found == "2 namespace(s); health checks deadlocks, postgresql healthy"
+    assert good["marquez-web"].found == "the UI answers; through it, the API lists 2 namespace(s)"
+    sick = servers(fake.Marquez("unhealthy"))
+    bad = marquez_rows(sick, servers(fake.MarquezWeb(f"http://127.0.0.1:{realservers.free_port()}")))
+    assert bad["marquez-api"].cause == "Marquez's health check postgresql fails: Cannot connect to marquez-db:5432"
+    assert bad["marquez-web"].cause.startswith("the UI answers, but not the API through it: GET ")
+    assert "answered 504" in bad["marquez-web"].cause
+    assert bad["marquez-web"].wayOut == "read its log: `make logs S=marquez-api STACK=dev`"
+    empty = marquez_rows(servers(fake.Marquez("no-default")), servers(fake.MarquezWeb(api.url)))["marquez-api"]
+    assert empty.result == check.FAIL and empty.cause.endswith("lists no namespace default (['fh-local'])")
+
+
+def clickhouse_row(server: fake.ClickHouse, password: str) -> check.Row:
+    outputs = later({"stacks": json.dumps(["clickhouse"])}, "ch-server")
+    outputs["clickhousePassword"] = password
+    return rows(point(outputs, "ch-server", server.address, "clickhouseUrl"))["ch-server"]
+
+
+def test_clickhouse_pings_and_selects_1_with_the_password(servers):
+    row = clickhouse_row(servers(fake.ClickHouse("ch-pw")), "ch-pw")
+    assert row.result == check.PASS and row.found == "Ok.; SELECT 1 returned 1; without the password: refused", row
+    empty = clickhouse_row(servers(fake.ClickHouse("")), "")
+    assert empty.result == check.PASS and "clickhousePassword is empty" in empty.found
+    wrong = clickhouse_row(servers(fake.ClickHouse("ch-pw")), "other")
+    assert wrong.cause == "ClickHouse refuses default's password (401)" and "clickhousePassword" in wrong.wayOut
+    anyone = clickhouse_row(servers(fake.ClickHouse("ch-pw", accepts_any=True)), "ch-pw")
+    assert anyone.cause == "ClickHouse answers default without the password"
+
+
+def starrocks_rows(frontend, backend) -> dict[str, check.Row]:
+    outputs = later({"stacks": json.dumps(["starrocks"])}, "starrocks-fe", "starrocks-be", "starrocks-register")
+    outputs["starrocksSqlAddress"] = frontend.address
+    point(outputs, "starrocks-fe", f"127.0.0.1:{realservers.free_port()}", "starrocksUrl")
+    return rows(point(outputs, "starrocks-be", backend.address, "starrocksBackendUrl"))
+
+
+def test_starrocks_lists_its_backend_alive_and_registered(servers):
+    frontend = fake.StarRocksFrontend({"starrocks-be:9050": True})
+    try:
+        good = starrocks_rows(frontend, servers(fake.StarRocksBackend()))
+        assert {r.result for r in good.values()} == {check.PASS}, good
+        assert good["starrocks-fe"].found == "backend starrocks-be:9050 alive"
+        assert good["starrocks-register"].found == "backend starrocks-be:9050 registered"
+        assert frontend.queries.count("SHOW BACKENDS") == 1  # asked once for both rows
+    finally:
+        frontend.close()
+    dead = fake.StarRocksFrontend({"starrocks-be:9050": False})
+    none = fake.StarRocksFrontend({})
+    try:
+        bad = starrocks_rows(dead, servers(fake.StarRocksBackend(healthy=False)))
+        assert bad["starrocks-fe"].cause == "backend starrocks-be:9050 is not alive (heartbeat timeout)"
+        assert bad["starrocks-fe"].wayOut == "read its log: `make logs S=starrocks-be STACK=dev`"
+        assert bad["starrocks-register"].result == check.PASS  # registered, though not alive
+        assert bad["starrocks-be"].cause.endswith("not status OK")
+        empty = starrocks_rows(none, servers(fake.StarRocksBackend()))
+        assert empty["starrocks-fe"].cause == "the frontend lists no backend: queries have nowhere to run"
+        assert empty["starrocks-register"].cause == \
+            "the frontend does not list backend starrocks-be:9050 (it lists none)"
+        assert "runs the registration again" in empty["starrocks-register"].wayOut
+    finally:
+        dead.close()
+        none.close()
+    gone = starrocks_rows(none, servers(fake.StarRocksBackend()))  # closed: nothing answers
+    assert gone["starrocks-fe"].cause == f"nothing answers at {none.address} (connection refused)"
+
+
+def test_cloudbeaver_answers_set_up(servers):
+    def ask(server) -> check.Row:
+        outputs = later({"stacks": json.dumps(["clickhouse"])}, "cloudbeaver")
+        return rows(point(outputs, "cloudbeaver", server.address, "cloudbeaverUrl"))["cloudbeaver"]
+    row = ask(servers(fake.CloudBeaver()))
+    assert row.result == check.PASS and row.found == "My Data Platform (CloudBeaver 25.2.0.202509) answers, set up"
+    waiting = ask(servers(fake.CloudBeaver(configured=False)))
+    assert waiting.cause.startswith("CloudBeaver waits to be configured") and "cloudbeaver-workspace" in waiting.wayOut
+
+
+def metastore_row(address: str) -> check.Row:
+    outputs = later(HIVE, "hive-metastore")
+    outputs["hiveMetastoreUri"] = f"thrift://{address}"
+    return rows(point(outputs, "hive-metastore", address))["hive-metastore"]
+
+
+@pytest.mark.parametrize("variant,cause", [
+    ("failing", "takes connections but its get_all_databases failed: MetaException: "),
+    ("hangs-up", "takes connections but gives no Thrift answer ("),
+    ("empty", "the metastore lists no database default ([]): its schema was not made")])
+def test_the_hive_metastore_answers_a_thrift_call(variant, cause):
+    good = fake.HiveMetastore(("default", "sales"))
+    broken = fake.HiveMetastore((), variant) if variant == "empty" else fake.HiveMetastore(variant=variant)
+    try:
+        row = metastore_row(good.address)
+        assert row.result == check.PASS and row.found == "2 database(s): default, sales", row
+        assert good.calls == 1
+        failed = metastore_row(broken.address)
+        assert failed.result == check.FAIL and cause in failed.cause, failed
+    finally:
+        good.close()
+        broken.close()
+    dead = metastore_row(broken.address)
+    assert dead.cause == f"nothing answers at {broken.address} (connection refused)"
+
+
+def test_spark_with_catalog_hive_is_asked_for_its_history_server(servers):
+    outputs = later(HIVE, "spark-iceberg")
+    assert "jupyterUrl" not in outputs
+    point(outputs, "spark-iceberg", f"127.0.0.1:{realservers.free_port()}")
+    outputs["sparkHistoryUrl"] = servers(fake.SparkHistory()).url
+    row = rows(copy.deepcopy(outputs))["spark-iceberg"]
+    assert row.result == check.PASS and row.found == "the history server lists 1 application(s)", row
+    assert row.asked.startswith(f"the Spark history server ({outputs['sparkHistoryUrl']}/api/v1/applications)")
+    outputs["sparkHistoryUrl"] = servers(fake.Marquez()).url  # something else answers there
+    assert rows(outputs)["spark-iceberg"].cause.endswith("/api/v1/applications answered 404 (HTTP 404 Not Found)")
+
+
 # -- the rows, all at once ----------------------------------------------------------------
 
 def test_a_service_without_a_question_is_listed_and_fails_nothing(tmp_path, capsys):
     outputs = only(program_outputs(), "mc")
-    outputs["services"]["marquez"] = {"stack": "lineage", "workload": "marquez", "oneShot": False,
-                                      "addresses": ["127.0.0.1:5000"]}
+    outputs["services"]["superset"] = {"stack": "bi", "workload": "superset", "oneShot": False,
+                                       "addresses": ["127.0.0.1:8088"]}
     outputs["minioApiUrl"] = f"http://127.0.0.1:{realservers.free_port()}"
     (tmp_path / "o.json").write_text(json.dumps(outputs))
     assert check.main(["--outputs", str(tmp_path / "o.json"), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    marquez = next(r for r in report["services"] if r["service"] == "marquez")
-    assert marquez["result"] == "no check yet" and report["passed"] is False
+    superset = next(r for r in report["services"] if r["service"] == "superset")
+    assert superset["result"] == "no check yet" and report["passed"] is False
     del outputs["services"]["mc"]
     (tmp_path / "o.json").write_text(json.dumps(outputs))
     assert check.main(["--outputs", str(tmp_path / "o.json")]) == 0
     text = capsys.readouterr().out
-    assert re.search(r"^no check yet +marquez +- ", text, re.M)
+    assert re.search(r"^no check yet +superset +- ", text, re.M)
     assert text.rstrip().endswith("0 passed, 0 failed, 1 without a check yet, in 0.0 s")
 
 
@@ -477,6 +802,62 @@ def test_the_whole_platform_passes_in_seconds_on_either_engine(servers, kafka, z
         assert all(set(r) == {"service", "stack", "asked", "result", "seconds", "found", "cause", "wayOut"}
                    for r in report["services"])
         assert took < 15, took
+
+
+LATER = ("metastore-db", "hive-metastore", "spark-iceberg", "alertmanager", "prometheus", "grafana", "marquez-db",
+         "marquez-api", "marquez-web", "redis", "ch-server", "cloudbeaver", "starrocks-fe", "starrocks-be",
+         "starrocks-register")
+
+
+def test_the_later_stacks_pass_together_in_seconds_on_either_engine(servers, redis_secured, marquez_postgres,
+                                                                     postgres_logical, prometheus_servers,
+                                                                     alertmanager_server, tmp_path, capsys):
+    """Every service of telemetry, lineage, redis, clickhouse, starrocks and the hive
+    catalog at once, each answered by a real server or a stand-in."""
+    good, _ = prometheus_servers
+    frontend, metastore = fake.StarRocksFrontend({"starrocks-be:9050": True}), fake.HiveMetastore()
+    api = servers(fake.Marquez())
+    with psycopg.connect(postgres_logical.dsn, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE metastore")
+    try:
+        for kind in ("docker", "kubernetes"):
+            outputs = later(HIVE, "postgres", *LATER)
+            outputs["engine"]["kind"] = kind
+            outputs.update(postgresDsn=postgres_logical.dsn, marquezDbDsn=marquez_postgres.dsn,
+                           redisUrl=f"redis://{redis_secured.address}", redisPassword=redis_secured.password,
+                           hiveMetastoreUri=f"thrift://{metastore.address}", starrocksSqlAddress=frontend.address,
+                           prometheusTargets=good.jobs, grafanaPassword="gf-pw", marquezAdminUrl=api.url)
+            for name, address, keys in (
+                    ("postgres", f"127.0.0.1:{postgres_logical.port}", []),
+                    ("marquez-db", f"127.0.0.1:{marquez_postgres.port}", []),
+                    ("redis", redis_secured.address, []), ("hive-metastore", metastore.address, []),
+                    ("starrocks-fe", frontend.address, []),
+                    ("prometheus", good.address, ["prometheusUrl"]),
+                    ("alertmanager", alertmanager_server.address, ["alertmanagerUrl"]),
+                    ("grafana", servers(fake.Grafana("gf-pw")).address, ["grafanaUrl"]),
+                    ("marquez-api", api.address, ["marquezUrl"]),
+                    ("marquez-web", servers(fake.MarquezWeb(api.url)).address, ["marquezWebUrl"]),
+                    ("ch-server", servers(fake.ClickHouse("")).address, ["clickhouseUrl"]),
+                    ("cloudbeaver", servers(fake.CloudBeaver()).address, ["cloudbeaverUrl"]),
+                    ("starrocks-be", servers(fake.StarRocksBackend()).address, ["starrocksBackendUrl"]),
+                    ("spark-iceberg", servers(fake.SparkHistory()).address, ["sparkHistoryUrl"])):
+                point(outputs, name, address, *keys)
+            (tmp_path / "o.json").write_text(json.dumps(outputs))
+            started = time.monotonic()
+            assert check.main(["--outputs", str(tmp_path / "o.json"), "--json"]) == 0, capsys.readouterr().out
+            took = time.monotonic() - started
+            report = json.loads(capsys.readouterr().out)
+            assert [r["service"] for r in report["services"]] == [
+                "hive-metastore", "metastore-db", "postgres", "spark-iceberg", "alertmanager", "grafana", "prometheus",
+                "marquez-api", "marquez-db", "marquez-web", "redis", "ch-server", "cloudbeaver", "starrocks-be",
+                "starrocks-fe", "starrocks-register"]
+            assert {r["result"] for r in report["services"]} == {"pass"}, report
+            assert took < 10, took
+    finally:
+        frontend.close()
+        metastore.close()
+        with psycopg.connect(postgres_logical.dsn, autocommit=True) as conn:
+            conn.execute("DROP DATABASE metastore")
 
 
 def test_a_failing_row_has_one_line_of_cause_and_one_of_the_way_out(servers, kafka, zookeeper, postgres_replica,

@@ -248,7 +248,10 @@ def test_outputs_give_the_urls():
     assert {k: v for k, v in run.outputs.items() if k not in ("stacks", "edition", "services", "summary", "engine")} == {
         "clickhouseUrl": "http://bigbox.corp:8223", "clickhouseNativeAddress": "bigbox.corp:29100",
         "starrocksUrl": "http://bigbox.corp:8130", "starrocksSqlAddress": "bigbox.corp:9130",
-        "starrocksBackendUrl": "http://bigbox.corp:8140", "cloudbeaverUrl": "http://bigbox.corp:9078"}
+        "starrocksBackendUrl": "http://bigbox.corp:8140", "cloudbeaverUrl": "http://bigbox.corp:9078",
+        # for `make check`: the logins, the backend the registration adds
+        "clickhouseUser": "default", "clickhousePassword": "", "starrocksUser": "root",
+        "starrocksBackends": ["starrocks-be:9050"]}
     assert run.ports("ch-server")[1] == ("127.0.0.1", 29100, 9000)
 
 
