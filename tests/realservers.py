@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from engine import free_port
 from scripts.fetch import lay_out
 from stacks.setup import maven_url
 
@@ -70,12 +71,6 @@ KAFKA_JARS = (
     "io.netty:netty-transport-native-epoll:4.1.105.Final", "io.netty:netty-transport-classes-epoll:4.1.105.Final",
 )
 CLUSTER_ID = "ZmhsLWNoZWNrLXRlc3RzMQ"  # 22 characters of base64url, as `kafka-storage random-uuid` prints
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def java_problem() -> Optional[str]:
@@ -370,6 +365,18 @@ class PostgresCluster:
             return f"pg_ctl start failed: {started.stdout.strip()[-300:]} {started.stderr.strip()[-300:]}"
         created = self._run("createdb", "-h", str(self.root), "-p", str(self.port), "-U", self.USER, self.DATABASE)
         return None if created.returncode == 0 else f"createdb failed: {created.stderr.strip()[-300:]}"
+
+    def env(self) -> dict[str, str]:
+        """What a libpq client (psql) needs to log in as the user over TCP."""
+        return {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": str(self.port), "PGUSER": self.USER,
+                "PGPASSWORD": self.password}
+
+    def psql(self, database: str, *args: str) -> str:
+        """psql's unaligned output of `args` in `database`; fails the test when psql fails."""
+        result = subprocess.run(["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", database, *args],
+                                env=self.env(), capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
 
     def stop(self) -> None:
         if self.data.exists():

@@ -12,84 +12,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from engine import free_port, need
 from harness import PROJECT_DIR, run_program, stand_in
+from realservers import PostgresCluster
 
 PASSWORD = "pg 'S3cret' \"4711\""  # quotes and a space: passed as the program passes it
 SCRIPT = "/setup/metastore-database.sql"
-
-
-def postgres_bin() -> Path | None:
-    """The newest Postgres server of Debian's packages."""
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
-    return found[-1].parent if found else None
-
-
-def postgres_problem() -> str | None:
-    if postgres_bin() is None:
-        return "no Postgres server in /usr/lib/postgresql (apt-get install postgresql)"
-    if shutil.which("psql") is None:
-        return "no psql on PATH (apt-get install postgresql-client)"
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
-        return "no runuser to run Postgres as user postgres (apt-get install util-linux)"
-    if os.geteuid() == 0:
-        try:
-            import pwd
-            pwd.getpwnam("postgres")
-        except KeyError:
-            return "no user postgres to run Postgres as (apt-get install postgresql makes it)"
-    return None
-
-
-class Postgres:
-    """A Postgres cluster of its own in a temporary folder, on 127.0.0.1 at a free port,
-    whose superuser is db_user with a password, as the postgres image makes it."""
-
-    def __init__(self, password: str):
-        self.root = Path(tempfile.mkdtemp(prefix="fhl-pg-", dir="/tmp"))
-        self.port = free_port()
-        self.password = password
-        self.bin = postgres_bin()
-        if os.geteuid() == 0:  # Postgres refuses to run as root
-            shutil.chown(self.root, "postgres")
-            os.chmod(self.root, 0o700)
-
-    def _as_owner(self, *command: str) -> None:
-        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        subprocess.run(prefix + list(command), check=True, capture_output=True, text=True, timeout=120)
-
-    def start(self) -> None:
-        pwfile = self.root / "pw"
-        pwfile.write_text(self.password + "\n")
-        if os.geteuid() == 0:
-            shutil.chown(pwfile, "postgres")
-        self._as_owner(str(self.bin / "initdb"), "-D", str(self.root / "data"), "-U", "db_user",
-                       f"--pwfile={pwfile}", "-A", "scram-sha-256", "-E", "UTF8", "--no-locale")
-        self._as_owner(str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-l", str(self.root / "log"), "-w",
-                       "-t", "60", "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root}", "start")
-        self.psql("postgres", "-c", "CREATE DATABASE factorhouse")
-
-    def env(self) -> dict[str, str]:
-        return {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": str(self.port), "PGUSER": "db_user",
-                "PGPASSWORD": self.password}
-
-    def psql(self, database: str, *args: str) -> str:
-        result = subprocess.run(["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", database, *args],
-                                env=self.env(), capture_output=True, text=True, timeout=60)
-        assert result.returncode == 0, result.stderr
-        return result.stdout
-
-    def stop(self) -> None:
-        if (self.root / "data" / "postmaster.pid").exists():
-            self._as_owner(str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -101,22 +34,24 @@ def program():
 
 @pytest.fixture
 def postgres():
-    need(postgres_problem(), "Postgres from Debian's packages")
-    server = Postgres(PASSWORD)
+    """A throwaway Postgres whose superuser is db_user with the program's password, as the
+    postgres image makes it, with the database factorhouse."""
+    server = PostgresCluster("replica", password=PASSWORD)
     try:
-        server.start()
+        need(server.problem(), "Postgres from Debian's packages")
+        need(server.start(), "Postgres from Debian's packages")
         yield server
     finally:
         server.stop()
 
 
-def databases(server: Postgres) -> str:
+def databases(server: PostgresCluster) -> str:
     """Every database with its owner, rights, encoding and settings."""
     return server.psql("postgres", "-c", "SELECT datname, pg_get_userbyid(datdba), datacl::text, "
                                          "pg_encoding_to_char(encoding), datallowconn FROM pg_database ORDER BY datname")
 
 
-def run_the_one_shot(program, server: Postgres, folder: Path) -> subprocess.CompletedProcess:
+def run_the_one_shot(program, server: PostgresCluster, folder: Path) -> subprocess.CompletedProcess:
     """metastore-db's command with its settings and file, as the program gives them; only
     where Postgres is differs (this machine's, not the container `postgres`)."""
     script = folder / "metastore-database.sql"
