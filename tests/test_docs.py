@@ -13,7 +13,8 @@ README = (PROJECT_DIR / "README.md").read_text()
 
 def test_every_setting_is_in_the_readme_table_with_its_default():
     declared = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
-    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `(\w+)` \| ([^|]+) \|", README, re.M)}
+    settings = README.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `(\w+)` \| ([^|]+) \|", settings, re.M)}
     assert set(declared) <= set(rows), set(declared) - set(rows)
     for key, spec in declared.items():
         default = spec.get("default", spec.get("value"))
@@ -123,7 +124,7 @@ def test_the_project_stands_alone():
 
 
 def test_the_layout_names_every_module():
-    layout = README.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    layout = (PROJECT_DIR / "docs/layout.md").read_text()
     modules = [p for folder in ("stacks", "engines", "scripts", "tests", "bench", "docs") for p in (PROJECT_DIR / folder).iterdir()
                if p.suffix in (".py", ".md") and p.name != "__init__.py"]
     missing = [f"{p.parent.name}/{p.name}" for p in modules if f"`{p.name}`" not in layout]
