@@ -49,6 +49,18 @@ def need(problem: str | None, what: str) -> None:
         pytest.skip(message)
 
 
+def stop(process: subprocess.Popen | None, grace: float = 20) -> None:
+    """End a server a test started: asked to stop, killed after `grace` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port() -> int:
     """A TCP port of 127.0.0.1 that nothing listens on now, for a server a test starts."""
     with socket.socket() as s:
@@ -119,13 +131,7 @@ class SecondEngine:
         return f"dockerd did not answer within {timeout:.0f}s: {self.log.read_text()[-500:]}"
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process, grace=30)
         subprocess.run(["umount", "-R", str(self.root / "data")], capture_output=True)
         subprocess.run(["ip", "link", "delete", self.bridge], capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from engine import free_port
+from engine import free_port, stop
 from scripts.fetch import lay_out
 from stacks.setup import maven_url
 
@@ -232,13 +232,7 @@ class DebianServer:
         return _wait(until or (lambda: _listening(self.port)), timeout, self.process, self.log)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)
         shutil.rmtree(self.root, ignore_errors=True)
 
 

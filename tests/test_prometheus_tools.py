@@ -266,15 +266,6 @@ def started(args: list[str], log: Path) -> subprocess.Popen:
         return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
 
 
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def test_a_real_prometheus_scrapes_the_programs_job_and_alertmanager_receives_its_alert(tmp_path):
     prometheus = tool("prometheus", "prometheus")
     alertmanager = tool("prometheus-alertmanager", "prometheus-alertmanager")  # Debian's name
@@ -318,6 +309,6 @@ def test_a_real_prometheus_scrapes_the_programs_job_and_alertmanager_receives_it
         assert alerts[0]["labels"]["target"] == "orders" and alerts[0]["status"]["state"] == "active"
     finally:
         for process in processes:
-            stop(process)
+            engine.stop(process)
         exporter.shutdown()
         exporter.server_close()

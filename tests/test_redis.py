@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from engine import free_port, need
+from engine import free_port, need, stop
 from harness import VOLUME, run_program, stand_in
 from test_kubernetes import K8S, Pods
 
@@ -102,12 +102,7 @@ def server(run, tmp_path):
     try:
         yield process, port, env
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def check(run, env: dict) -> int:
