@@ -45,13 +45,16 @@ from scripts import recover  # noqa: E402
 from scripts.stack import find_pulumi  # noqa: E402
 from stacks.settings import default_namespace, kubernetes_stack_label, stack_label  # noqa: E402
 
-# Every data volume the program makes, without the prefix (stacks/kafka.py, analytics.py;
-# tests/test_drop_data.py holds this list to the program's, in every Kafka mode)
+# Every data volume the program makes, without the prefix (the `data` of the services in
+# stacks/; tests/test_drop_data.py holds this list to the program's, with every stack, in
+# every Kafka mode and with each catalog)
 DATA_VOLUMES = (
     "zookeeper-data", "zookeeper-log",
     "kafka-1-data", "kafka-2-data", "kafka-3-data",
     "kafka-1-kraft-data", "kafka-2-kraft-data", "kafka-3-kraft-data",
     "minio-data", "postgres-data",
+    "prometheus-data", "grafana-data", "marquez-db-data", "redis-data",
+    "clickhouse-data", "starrocks-fe-meta", "starrocks-be-storage", "cloudbeaver-workspace",
 )
 DOCKER_LABEL = "dev.factorhouse.local"  # engines/docker.py: `=data` on every data volume
 KUBERNETES_LABEL = "factorhouse.local"  # engines/kubernetes.py: `=data` on every claim

@@ -108,10 +108,13 @@ def private(tmp_path, second_engine):
     project.clean()
 
 
-def test_the_list_of_data_volumes_is_the_programs_in_every_kafka_mode():
+def test_the_list_of_data_volumes_is_the_programs_with_every_stack_mode_and_catalog():
+    from stacks.settings import STACKS
     made = set()
     for mode in ("zookeeper", "kraft"):
-        made |= {v["name"] for v in run_program({"kafkaMode": mode}).of_type(VOLUME)}
+        for catalog in ("rest", "hive"):
+            run = run_program({"kafkaMode": mode, "catalog": catalog, "stacks": json.dumps(list(STACKS))})
+            made |= {v["name"] for v in run.of_type(VOLUME)}
     assert made == set(drop_data.DATA_VOLUMES)
 
 
