@@ -424,13 +424,17 @@ def _check_passwords(values: dict, declared: Mapping[str, dict], chosen: tuple[s
 
 
 def _check_store_passwords(values: dict, errors: list[str]) -> None:
-    """The passwords of the store stacks fit where they go: ClickHouse's image writes its
-    password into an XML file as it is; CloudBeaver's admin password follows the password
-    policy of resources/stores/cloudbeaver/cloudbeaver.conf (4 characters at least)."""
-    unsafe = [c for c in ("<", "&", "]]>") if c in values["clickhousePassword"]]
-    if unsafe:
-        errors.append(f"clickhousePassword: {' and '.join(unsafe)} is not allowed (the image writes the password "
-                      "into an XML file as it is); choose another")
+    """The passwords fit where they go: ClickHouse's image writes its password into an XML
+    file as it is; Marquez puts its database password into its YAML configuration as text
+    (quoted there, resources/lineage/marquez/marquez.yml), substituting any `${...}` in it;
+    CloudBeaver's admin password follows the password policy of
+    resources/stores/cloudbeaver/cloudbeaver.conf (4 characters at least)."""
+    for key, unsafe_text, where in (("clickhousePassword", ("<", "&", "]]>"), "into an XML file"),
+                                    ("marquezPassword", ("'", "${"), "into a YAML file, quoted")):
+        unsafe = [c for c in unsafe_text if c in values[key]]
+        if unsafe:
+            errors.append(f"{key}: {' and '.join(unsafe)} is not allowed (the image writes the password "
+                          f"{where}, as it is); choose another")
     if len(values["cloudbeaverPassword"]) < CLOUDBEAVER_PASSWORD_LENGTH:
         errors.append(f"cloudbeaverPassword: fewer than {CLOUDBEAVER_PASSWORD_LENGTH} characters is not allowed "
                       "(CloudBeaver's password policy)")

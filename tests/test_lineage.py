@@ -141,3 +141,29 @@ def test_the_marquez_password_is_a_secret_given_to_the_database_and_the_api_only
             holders.add(r.name)
             assert is_secret(r.raw["envs"]), r.name
     assert holders == {"marquez-db", "marquez-api"}
+
+
+def as_marquez_reads(config_text: str, env: dict[str, str]) -> dict:
+    """Marquez's configuration as Marquez reads it: `${NAME}` and `${NAME:-default}` put in
+    as text (Dropwizard's environment substitution), then the YAML parsed."""
+    import re
+    text = re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: env.get(m.group(1), m.group(2) or ""), config_text)
+    return yaml.safe_load(text)
+
+
+@pytest.mark.parametrize("password", ["s3cret #1", "a: b", "*star", "%pct", "@at", "!bang", "{brace", "null", "~",
+                                      'dq"uote', "back\\slash", "  spaced  "])
+def test_any_allowed_marquez_password_reaches_marquez_as_it_is(password):
+    run = run_program(lineage(marquezPassword=password), secret_keys=("marquezPassword",))
+    read = as_marquez_reads(run.files("marquez-api")["/usr/src/app/marquez.dev.yml"], run.env("marquez-api"))
+    assert read["db"]["password"] == password
+    assert run.env("marquez-db")["POSTGRES_PASSWORD"] == password
+
+
+@pytest.mark.parametrize("password, refused", [("it's", "'"), ("a${HOME}b", "${")])
+def test_a_marquez_password_that_cannot_reach_marquez_is_refused_in_one_line(password, refused):
+    from stacks.settings import SettingsError
+    with pytest.raises(SettingsError) as caught:
+        run_program(lineage(marquezPassword=password))
+    assert str(caught.value) == (f"invalid config marquezPassword: {refused} is not allowed (the image writes the "
+                                 f"password into a YAML file, quoted, as it is); choose another")
