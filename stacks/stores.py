@@ -171,11 +171,15 @@ def cloudbeaver_service(s: Settings) -> Service:
         image=s.images["cloudbeaver"],
         ports=((8978, 8978),),
         env={"CB_SERVER_URL": "1"},
+        # the connections copied into the workspace at start, where CloudBeaver may write
+        # them (a file of its own on every engine, never a read-only mount), then the
+        # image's entrypoint (resources/stores/cloudbeaver/start.sh)
+        entrypoint=("/bin/sh", f"{CLOUDBEAVER_HOME}/conf/provision/start.sh"),
         files=(
             File(f"{CLOUDBEAVER_HOME}/conf/cloudbeaver.conf", "stores/cloudbeaver/cloudbeaver.conf"),
             File(f"{CLOUDBEAVER_HOME}/conf/initial-data.conf", content=initial_data(s), secret=True),
-            File(f"{CLOUDBEAVER_HOME}/workspace/GlobalConfiguration/.dbeaver/data-sources.json",
-                 content=data_sources(s), secret=True),
+            File(f"{CLOUDBEAVER_HOME}/conf/provision/start.sh", "stores/cloudbeaver/start.sh"),
+            File(f"{CLOUDBEAVER_HOME}/conf/provision/data-sources.json", content=data_sources(s), secret=True),
         ),
         data=(("cloudbeaver-workspace", f"{CLOUDBEAVER_HOME}/workspace"),),
         # upstream has none: its web server answers

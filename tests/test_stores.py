@@ -5,7 +5,10 @@ order, the credentials as secrets, and the manifests against the Kubernetes sche
 
 import itertools
 import json
+import os
 import re
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -22,8 +25,9 @@ OWN = {**PASSWORDS, "clickhousePassword": "ch-on-k8s", "cloudbeaverPassword": "c
 K8S = {"engine": "kubernetes", **OWN}
 OTHERS = ["kpow", "flex", "analytics", "pinot"]
 STARROCKS = {"starrocks-fe", "starrocks-be", "starrocks-register"}
-DATA_SOURCES = "/opt/cloudbeaver/workspace/GlobalConfiguration/.dbeaver/data-sources.json"
+DATA_SOURCES = "/opt/cloudbeaver/conf/provision/data-sources.json"
 INITIAL_DATA = "/opt/cloudbeaver/conf/initial-data.conf"
+START = "/opt/cloudbeaver/conf/provision/start.sh"
 
 
 def stacks(*chosen) -> dict[str, str]:
@@ -194,7 +198,7 @@ def test_cloudbeaver(run):
     assert run.ports("cloudbeaver") == [("127.0.0.1", 8978, 8978)]
     assert run.env("cloudbeaver") == {"CB_SERVER_URL": "1"}
     files = run.files("cloudbeaver")
-    assert set(files) == {"/opt/cloudbeaver/conf/cloudbeaver.conf", INITIAL_DATA, DATA_SOURCES}
+    assert set(files) == {"/opt/cloudbeaver/conf/cloudbeaver.conf", INITIAL_DATA, DATA_SOURCES, START}
     assert files["/opt/cloudbeaver/conf/cloudbeaver.conf"] == \
         (RESOURCES / "stores/cloudbeaver/cloudbeaver.conf").read_text()
     initial = json.loads(files[INITIAL_DATA])
@@ -416,3 +420,46 @@ def test_every_store_beside_every_stack_plans_on_kubernetes():
         if set(pair) & set(STORES):
             pods = Pods(run_program({**K8S, **stacks(*pair)}))
             assert set(pods.workloads) >= store_services(pair), pair
+
+
+# -- CloudBeaver's start, for real (a stand-in for the image's entrypoint) -------------------
+
+def cloudbeaver_home(tmp_path, run) -> Path:
+    """A CloudBeaver home as the container has it: the program's files in place and an
+    entrypoint (launch-product.sh) that says it ran, with its arguments."""
+    home = tmp_path / "cloudbeaver"
+    for target, text in run.files("cloudbeaver").items():
+        path = home / Path(target).relative_to("/opt/cloudbeaver")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    (home / "launch-product.sh").write_text('#!/bin/sh\necho "launched $*"\n')
+    (home / "launch-product.sh").chmod(0o755)
+    return home
+
+
+def start_cloudbeaver(run, home: Path) -> str:
+    entrypoint = run.container("cloudbeaver")["entrypoints"]
+    script = str(home / Path(entrypoint[1]).relative_to("/opt/cloudbeaver"))
+    result = subprocess.run([entrypoint[0], script, "-web-config", "conf/cloudbeaver.conf"],
+                            env={**os.environ, "CLOUDBEAVER_HOME": str(home)}, capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_cloudbeaver_gets_its_connections_as_a_file_it_may_write_kept_across_restarts(tmp_path):
+    run = run_program(stacks("clickhouse"))
+    home = cloudbeaver_home(tmp_path, run)
+    workspace_file = home / "workspace/GlobalConfiguration/.dbeaver/data-sources.json"
+    assert start_cloudbeaver(run, home) == "launched -web-config conf/cloudbeaver.conf\n"
+    assert json.loads(workspace_file.read_text()) == json.loads(run.files("cloudbeaver")[DATA_SOURCES])
+    assert os.access(workspace_file, os.W_OK)
+    # CloudBeaver rewrites it (credentials moved to its store); a restart keeps that
+    workspace_file.write_text('{"connections": {"clickhouse": {"rewritten": true}}}')
+    start_cloudbeaver(run, home)
+    assert "rewritten" in workspace_file.read_text()
+    # the program's connections change (StarRocks added): they are provisioned anew
+    both = run_program(stacks("clickhouse", "starrocks"))
+    (home / "conf/provision/data-sources.json").write_text(both.files("cloudbeaver")[DATA_SOURCES])
+    start_cloudbeaver(both, home)
+    assert set(json.loads(workspace_file.read_text())["connections"]) == {"clickhouse", "starrocks"}
