@@ -48,7 +48,7 @@ class LineageStack(pulumi.ComponentResource):
         super().__init__("factorhouse:stacks:Lineage", "lineage", None, opts)
         s = platform.settings
 
-        platform.run(Service(
+        database = platform.run(Service(
             name="marquez-db",
             container="marquez_db",
             image=s.images["marquez-db"],
@@ -83,6 +83,8 @@ class LineageStack(pulumi.ComponentResource):
                                    start_period=10),
             # the engine's start order, once the database answers (upstream: wait-for-it.sh)
             depends_on={"marquez-db": "healthy"},
+            # it makes its schema when it starts: a new database (no kept data) needs it again
+            replace_when=(database.id,),
         ), self)
 
         platform.run(Service(

@@ -72,11 +72,13 @@ def frontend_service(platform: Platform) -> Service:
     )
 
 
-def backend_service(s: Settings) -> Service:
+def backend_service(s: Settings, frontend_id: pulumi.Input[str]) -> Service:
     """StarRocks's backend, as root, once the frontend is healthy: upstream's data cache
     settings, then the backend (resources/stores/starrocks/start-be.sh). Its check means
     "answers" (its HTTP /api/health): upstream's ("the frontend sees it alive") holds only
-    once it is registered, which the one-shot does after it started."""
+    once it is registered, which the one-shot does after it started. Made anew with a new
+    frontend: a backend keeps the cluster id of the frontend it first joined, and a
+    frontend without kept metadata (persistData false) has a new one."""
     return Service(
         name=BACKEND,
         container="starrocks-be",
@@ -89,6 +91,7 @@ def backend_service(s: Settings) -> Service:
         healthcheck=curl_check("http://localhost:8040/api/health", interval=10, timeout=5, retries=3),
         depends_on={FRONTEND: "healthy"},
         user=0,
+        replace_when=(frontend_id,),
     )
 
 
@@ -215,7 +218,7 @@ class StarRocksStack(pulumi.ComponentResource):
         super().__init__("factorhouse:stacks:StarRocks", "starrocks", None, opts)
         s = platform.settings
         frontend = platform.run(frontend_service(platform), self)
-        backend = platform.run(backend_service(s), self)
+        backend = platform.run(backend_service(s, frontend.id), self)
         platform.run(register_service(s, (frontend.id, backend.id)), self)
         platform.shared(cloudbeaver_service(s))
         self.outputs = {"starrocksUrl": s.url(8030),

@@ -167,3 +167,9 @@ def test_a_marquez_password_that_cannot_reach_marquez_is_refused_in_one_line(pas
         run_program(lineage(marquezPassword=password))
     assert str(caught.value) == (f"invalid config marquezPassword: {refused} is not allowed (the image writes the "
                                  f"password into a YAML file, quoted, as it is); choose another")
+
+
+def test_a_new_marquez_database_makes_the_api_anew(alone):
+    # the API makes its schema when it starts: a new database needs it again
+    labels = {l["label"]: l["value"] for l in alone.container("marquez-api")["labels"]}
+    assert labels["dev.factorhouse.local.replace-when"] == "marquez-db-id"

@@ -463,3 +463,11 @@ def test_cloudbeaver_gets_its_connections_as_a_file_it_may_write_kept_across_res
     (home / "conf/provision/data-sources.json").write_text(both.files("cloudbeaver")[DATA_SOURCES])
     start_cloudbeaver(both, home)
     assert set(json.loads(workspace_file.read_text())["connections"]) == {"clickhouse", "starrocks"}
+
+
+def test_a_new_frontend_makes_the_backend_anew():
+    # a backend keeps the cluster id of the frontend it joined: a frontend made anew
+    # without kept metadata has another one
+    run = run_program(stacks("starrocks"))
+    labels = {l["label"]: l["value"] for l in run.container("starrocks-be")["labels"]}
+    assert labels["dev.factorhouse.local.replace-when"] == "starrocks-fe-id"
