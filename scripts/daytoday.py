@@ -36,7 +36,7 @@ from typing import Callable, Mapping, Optional, Sequence
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))  # run as a script or imported
 
-from scripts import passphrase  # noqa: E402
+from scripts import passphrase, stack_outputs  # noqa: E402
 from scripts.recover import stack_settings  # noqa: E402
 from scripts.stack import find_pulumi  # noqa: E402
 from scripts.workloads import DockerWorkloads, KubernetesWorkloads, Status, Unreachable, Wanted  # noqa: E402
@@ -174,9 +174,15 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
     try:
         if pulumi is None:
             raise Refused("the Pulumi CLI is not installed: `make up` installs it")
-        outputs = passphrase.read_outputs(pulumi, args.stack, env, args.project_dir, interactive) or {}
+        try:
+            outputs = stack_outputs.read(args.stack, args.project_dir, env, interactive, show_secrets=False,
+                                         pulumi=pulumi)
+        except stack_outputs.OutputsError as problem:
+            if not problem.missing:
+                raise
+            outputs = {}  # no stack, or never up: said as what it runs
         return act(args, outputs, env, say, terminal=interactive and sys.stdout.isatty())
-    except (Refused, Unreachable, passphrase.NoPassphrase) as problem:
+    except (Refused, Unreachable, passphrase.NoPassphrase, stack_outputs.OutputsError) as problem:
         print(problem, file=sys.stderr)
         return 2
 

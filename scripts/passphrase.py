@@ -21,8 +21,6 @@ Standard library and PyYAML only.
 from __future__ import annotations
 
 import getpass
-import json
-import subprocess
 from pathlib import Path
 from typing import Callable, Mapping, Optional
 
@@ -97,29 +95,3 @@ def provide(env: Mapping[str, str], project_dir: Path, stack: str, exists: Calla
 def needs_it(stderr: str) -> bool:
     """Whether a failed pulumi command failed for want of the passphrase."""
     return "passphrase" in stderr.lower()
-
-
-def read_outputs(pulumi: str, stack: str, env: Mapping[str, str], cwd: Path, interactive: bool,
-                 name: Optional[str] = None, read: Optional[Callable[[str], str]] = None):
-    """The stack's outputs (or the one output `name`) as JSON values, secrets masked;
-    None when the stack has none (no such stack, or never up). Asked first without a
-    passphrase (newer CLIs read plain outputs without one: pulumi/pulumi#23820); when
-    the CLI needs it, asked for once on the terminal and tried again, else NoPassphrase."""
-    command = [pulumi, "stack", "output", *([name] if name else []), "--json", "--stack", stack]
-
-    def attempt(with_env: Mapping[str, str]) -> subprocess.CompletedProcess:
-        return subprocess.run(command, env=dict(with_env), cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True)
-
-    result = attempt(env)
-    if result.returncode != 0 and needs_it(result.stderr) and not given(env):
-        if not interactive:
-            raise NoPassphrase(f"Set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): this pulumi CLI "
-                               f"needs it to read stack {stack}'s outputs, and there is no terminal to ask")
-        result = attempt({**env, PASSPHRASE: ask(stack, new=False, read=read)})
-    if result.returncode != 0:
-        return None
-    try:
-        return json.loads(result.stdout)
-    except json.JSONDecodeError:
-        return None

@@ -111,11 +111,15 @@ def forward(pulumi: str, stack: str, env: Mapping[str, str], cwd: Path,
     """Run the stack's port forwards until Ctrl-C (or `stop()`), starting again any that
     ended, after a pause that doubles (up to 30 s) while it keeps ending at once, saying
     why (kubectl's last line)."""
+    from scripts import stack_outputs  # it reads the backend's settings from here
     try:
-        commands = passphrase.read_outputs(pulumi, stack, env, cwd, interactive, name="portForwards")
-    except passphrase.NoPassphrase as problem:
-        print(problem, file=sys.stderr)
-        return 2
+        commands = stack_outputs.read(stack, cwd, env, interactive, name="portForwards", show_secrets=False,
+                                      pulumi=pulumi)
+    except stack_outputs.OutputsError as problem:
+        if not problem.missing:
+            print(problem, file=sys.stderr)
+            return 2
+        commands = None
     if not commands:
         print(f"Stack {stack} has no port forwards to run: they are made by `make up` with engine kubernetes "
               f"(`pulumi config get engine --stack {stack}`).", file=sys.stderr)

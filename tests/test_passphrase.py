@@ -17,7 +17,7 @@ import pytest
 
 from harness import PROJECT_DIR, project_copy, stand_in
 
-from scripts import passphrase, stack
+from scripts import passphrase, stack, stack_outputs
 
 SECRET = "correct horse 4711"
 
@@ -211,12 +211,24 @@ def test_outputs_are_read_without_a_passphrase_unless_the_cli_needs_one(world):
     assert make("up", project, env, [SECRET, SECRET])[2] == 0
     pulumi = str(Path(env["PATH"].split(":")[0]) / "pulumi")
     asked = []
-    outputs = passphrase.read_outputs(pulumi, "dev", env, project, interactive=True,
-                                      read=lambda prompt: asked.append(prompt) or SECRET)
-    # this stand-in needs it to read outputs, as CLIs before pulumi/pulumi#23820 do
-    assert outputs == {} and asked == ["Passphrase of stack dev's secrets: "]
-    with pytest.raises(passphrase.NoPassphrase, match="^Set PULUMI_CONFIG_PASSPHRASE .* no terminal to ask$"):
-        passphrase.read_outputs(pulumi, "dev", env, project, interactive=False)
+    # this stand-in needs it to read outputs, as CLIs before pulumi/pulumi#23820 do; it
+    # has none to give (a stack never up)
+    with pytest.raises(stack_outputs.OutputsError) as none:
+        stack_outputs.read("dev", project, env, interactive=True, show_secrets=False, pulumi=pulumi,
+                           ask=lambda prompt: asked.append(prompt) or SECRET)
+    assert none.value.missing and asked == ["Passphrase of stack dev's secrets: "]
+    with pytest.raises(stack_outputs.OutputsError, match=r"^Set PULUMI_CONFIG_PASSPHRASE .* no terminal to ask\.$"):
+        stack_outputs.read("dev", project, env, interactive=False, show_secrets=False, pulumi=pulumi)
+
+
+def test_a_wrong_passphrase_reading_outputs_is_said_as_the_cli_says_not_taken_for_no_stack(world):
+    project, env, calls = world
+    assert make("up", project, env, [SECRET, SECRET])[2] == 0
+    pulumi = str(Path(env["PATH"].split(":")[0]) / "pulumi")
+    with pytest.raises(stack_outputs.OutputsError, match="incorrect passphrase") as wrong:
+        stack_outputs.read("dev", project, {**env, "PULUMI_CONFIG_PASSPHRASE": "wrong"}, interactive=False,
+                           show_secrets=False, pulumi=pulumi)
+    assert not wrong.value.missing
 
 
 def test_stack_keeps_its_names():

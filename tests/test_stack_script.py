@@ -197,7 +197,7 @@ def test_forward_runs_every_port_forward_and_starts_again_one_that_ended(world, 
                          pace=0.1)
     assert code == 0
     made = calls(log)
-    assert made[0] == "stack output portForwards --json --stack dev"
+    assert made[0] == "stack output portForwards --json --non-interactive --stack dev"
     started = [line for line in made if line.startswith("kubectl")]
     assert started.count(forwards[1]) == 1  # still running: not started twice
     # ended at once, again and again: started again after pauses that double (0.1, 0.2,
