@@ -187,4 +187,5 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from scripts import entry
+    entry.run(main)

@@ -120,6 +120,8 @@ def run(command: Sequence[str], env: Mapping[str, str]) -> int:
         return subprocess.run(list(command), env=dict(env)).returncode
     except KeyboardInterrupt:
         return 130
+    except FileNotFoundError:
+        raise Refused(f"{command[0]} is not installed (or not on PATH): install it to reach the stack's engine")
 
 
 def restart(workloads, service: Wanted, status: Status, stack: str, say: Callable[[str], None]) -> int:
@@ -188,4 +190,5 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from scripts import entry
+    entry.run(main)
