@@ -148,7 +148,7 @@ class KubernetesData:
         self.where = f"namespace {self.namespace} of kubectl context {context or '(the current one)'}"
 
     def _run(self, *args: str):
-        return recover._run([*self.kubectl, *args], self.env)
+        return recover.run_captured([*self.kubectl, *args], self.env)
 
     def _names(self, *args: str) -> list[str]:
         """The names that `kubectl get ... --output name` lists, without their kind."""
@@ -225,7 +225,7 @@ def resources_in_state(stack: str, env: Mapping[str, str], project_dir: Path) ->
     pulumi = find_pulumi(env)
     if pulumi is None:
         return 0
-    exported = recover._run([pulumi, "stack", "export", "--stack", stack], env, project_dir)
+    exported = recover.run_captured([pulumi, "stack", "export", "--stack", stack], env, project_dir)
     try:
         state = json.loads(exported.stdout) if exported.returncode == 0 else {}
     except json.JSONDecodeError:

@@ -33,7 +33,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Optional
+from typing import Callable, Mapping, Optional, Sequence
 
 from scripts.dockerenv import docker_cli, docker_env
 from stacks.settings import PROJECT, cli_config, default_namespace, stack_label
@@ -68,10 +68,12 @@ class Report:
         self.say(f"recovered: {done}" if self.act else f"found: {found}; `make up` puts it right")
 
 
-def _run(command: list[str], env: Mapping[str, str], cwd: Optional[Path] = None) -> subprocess.CompletedProcess:
-    """A command's result; a command that is not installed fails as a command would (127)."""
+def run_captured(command: Sequence[str], env: Mapping[str, str],
+                 cwd: Optional[Path] = None) -> subprocess.CompletedProcess:
+    """A command's result, its output captured, no input; a command that is not installed
+    fails as a command would (127)."""
     try:
-        return subprocess.run(command, env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True,
+        return subprocess.run(list(command), env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True,
                               text=True)
     except FileNotFoundError as error:
         return subprocess.CompletedProcess(command, 127, "", str(error))
@@ -132,7 +134,7 @@ def release_locks(state_folder: Path, stack: str, report: Report) -> None:
 
 def update_in_progress(pulumi: str, stack: str, env: Mapping[str, str], cwd: Path) -> bool:
     """On a backend that is not a local folder: whether an update of the stack runs."""
-    listed = _run([pulumi, "stack", "ls", "--json"], env, cwd)
+    listed = run_captured([pulumi, "stack", "ls", "--json"], env, cwd)
     try:
         stacks = json.loads(listed.stdout) if listed.returncode == 0 else []
     except json.JSONDecodeError:
@@ -180,7 +182,7 @@ class Docker:
         self.cli = docker_cli(self.env)
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess:
-        return _run(["docker", *args], self.env)
+        return run_captured(["docker", *args], self.env)
 
     def answers(self) -> bool:
         return self("version", "--format", "{{.Server.Version}}").returncode == 0
@@ -248,13 +250,14 @@ def recover_kubernetes(state: dict, stack: str, settings: dict, env: Mapping[str
     for kind_type, kind in KUBERNETES_KINDS.items():
         for resource in pending_creates(state, kind_type):
             name = ((resource.get("inputs") or {}).get("metadata") or {}).get("name")
-            found = _run([*kubectl, "get", kind, name, "--output", "jsonpath={.metadata.labels}"], env) if name else None
+            found = run_captured([*kubectl, "get", kind, name, "--output", "jsonpath={.metadata.labels}"],
+                                 env) if name else None
             if found is None or found.returncode != 0:
                 continue
             if json.loads(found.stdout or "{}").get("app.kubernetes.io/part-of") != PROJECT:
                 report.say(f"left alone: {kind} {name} exists in namespace {namespace} and is not this platform's; "
                            f"remove it (`{' '.join(kubectl)} delete {kind} {name}`) or use another namespace")
-            elif not report.act or _run([*kubectl, "delete", kind, name, "--wait=true"], env).returncode == 0:
+            elif not report.act or run_captured([*kubectl, "delete", kind, name, "--wait=true"], env).returncode == 0:
                 report.fixed(f"removed {kind} {name} of namespace {namespace}: made by an interrupted run, "
                              "not in the state", f"{kind} {name}, made by an interrupted run, not in the state")
 
@@ -285,7 +288,7 @@ def recover(action: str, pulumi: str, stack: str, env: Mapping[str, str], projec
     elif report.act and update_in_progress(pulumi, stack, env, project_dir):
         raise Stop(f"an update of stack {stack} is in progress (on another machine, or in CI); wait for it, "
                    f"or if it no longer runs, `pulumi cancel --stack {stack}`")
-    exported = _run([pulumi, "stack", "export", "--stack", stack], env, project_dir)
+    exported = run_captured([pulumi, "stack", "export", "--stack", stack], env, project_dir)
     if exported.returncode != 0:
         return  # no such stack yet: nothing to put right
     try:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
 from scripts.dockerenv import docker_cli, docker_env
+from scripts.recover import run_captured as _run
 from stacks.service import HealthCheck
 from stacks.settings import PROJECT
 
@@ -67,13 +68,6 @@ class Status:
 
 
 MISSING = Status("missing", "-", None, False)
-
-
-def _run(command: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(list(command), env=dict(env), stdin=subprocess.DEVNULL, capture_output=True, text=True)
-    except FileNotFoundError as error:
-        return subprocess.CompletedProcess(command, 127, "", str(error))
 
 
 def _cause(result: subprocess.CompletedProcess) -> str:
