@@ -17,6 +17,7 @@ import yaml
 
 from .platform import Platform
 from .service import File, HealthCheck, Metrics, Service, wget_check
+from .settings import Settings
 
 PROMETHEUS_CONF = "/etc/prometheus"
 ALERTMANAGER = "alertmanager:9093"
@@ -87,65 +88,75 @@ def dashboards(jobs: Iterable[str]) -> list[str]:
     return sorted(name for name, job in DASHBOARDS.items() if job in scraped)
 
 
+def alertmanager_service(s: Settings) -> Service:
+    return Service(
+        name="alertmanager",
+        container="alertmanager",
+        image=s.images["alertmanager"],
+        ports=((19093, 9093),),
+        # the image's own settings; one instance, so no cluster (gossip) listener
+        command=("--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager",
+                 "--cluster.listen-address="),
+        files=(File("/etc/alertmanager/alertmanager.yml", "telemetry/alertmanager/alertmanager.yml"),),
+        healthcheck=answers(9093, "/-/ready"),
+        metrics=(Metrics("alertmanager", 9093),),
+    )
+
+
+def prometheus_service(s: Settings, jobs: dict, own: Metrics) -> Service:
+    """Prometheus scraping `jobs` (scrape_jobs), with the rules of what it scrapes."""
+    rules = sorted({m.rules for m, _ in jobs.values() if m.rules})
+    return Service(
+        name="prometheus",
+        container="prometheus",
+        image=s.images["prometheus"],
+        ports=((19090, 9090),),
+        # the image's own settings, written out
+        command=(f"--config.file={PROMETHEUS_CONF}/prometheus.yml", "--storage.tsdb.path=/prometheus"),
+        files=(File(f"{PROMETHEUS_CONF}/prometheus.yml", content=prometheus_config(jobs)),
+               *(File(f"{PROMETHEUS_CONF}/{rule_file(r)}", r) for r in rules)),
+        data=(("prometheus-data", "/prometheus"),),
+        data_group=65534,  # the image runs as nobody
+        healthcheck=answers(9090, "/-/ready"),
+        depends_on={"alertmanager": "healthy"},
+        metrics=(own,),
+    )
+
+
+def grafana_service(s: Settings, jobs: dict) -> Service:
+    """Grafana with its Prometheus datasource and the dashboards of what is scraped."""
+    provisioning = "/etc/grafana/provisioning"
+    return Service(
+        name="grafana",
+        container="grafana",
+        image=s.images["grafana"],
+        ports=((3004, 3000),),
+        env={"GF_SECURITY_ADMIN_USER": GRAFANA_ADMIN, "GF_SECURITY_ADMIN_PASSWORD": s.grafana_password},
+        files=(
+            File(f"{provisioning}/datasources/prometheus.yml", "telemetry/grafana/provisioning/datasources/prometheus.yml"),
+            File(f"{provisioning}/dashboards/factorhouse-local.yml",
+                 "telemetry/grafana/provisioning/dashboards/factorhouse-local.yml"),
+            *(File(f"{GRAFANA_DASHBOARDS}/{name}", f"telemetry/grafana/dashboards/{name}") for name in dashboards(jobs)),
+        ),
+        data=(("grafana-data", "/var/lib/grafana"),),
+        data_group=472,  # the image runs as grafana (uid 472)
+        healthcheck=answers(3000, "/api/health"),
+        depends_on={"prometheus": "healthy"},
+    )
+
+
 class TelemetryStack(pulumi.ComponentResource):
     # made after every other stack (stacks/__init__.py, BUILD_ORDER): it scrapes what they run
 
     def __init__(self, platform: Platform, opts: pulumi.ResourceOptions | None = None):
         super().__init__("factorhouse:stacks:Telemetry", "telemetry", None, opts)
         s = platform.settings
-
-        platform.run(Service(
-            name="alertmanager",
-            container="alertmanager",
-            image=s.images["alertmanager"],
-            ports=((19093, 9093),),
-            # the image's own settings; one instance, so no cluster (gossip) listener
-            command=("--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager",
-                     "--cluster.listen-address="),
-            files=(File("/etc/alertmanager/alertmanager.yml", "telemetry/alertmanager/alertmanager.yml"),),
-            healthcheck=answers(9093, "/-/ready"),
-            metrics=(Metrics("alertmanager", 9093),),
-        ), self)
-
+        platform.run(alertmanager_service(s), self)
         own = Metrics("prometheus", 9090)
         jobs = scrape_jobs([*((name, m) for name, service in platform.descriptions.items() for m in service.metrics),
                             ("prometheus", own)])
-        rules = sorted({m.rules for m, _ in jobs.values() if m.rules})
-        platform.run(Service(
-            name="prometheus",
-            container="prometheus",
-            image=s.images["prometheus"],
-            ports=((19090, 9090),),
-            # the image's own settings, written out
-            command=(f"--config.file={PROMETHEUS_CONF}/prometheus.yml", "--storage.tsdb.path=/prometheus"),
-            files=(File(f"{PROMETHEUS_CONF}/prometheus.yml", content=prometheus_config(jobs)),
-                   *(File(f"{PROMETHEUS_CONF}/{rule_file(r)}", r) for r in rules)),
-            data=(("prometheus-data", "/prometheus"),),
-            data_group=65534,  # the image runs as nobody
-            healthcheck=answers(9090, "/-/ready"),
-            depends_on={"alertmanager": "healthy"},
-            metrics=(own,),
-        ), self)
-
-        provisioning = "/etc/grafana/provisioning"
-        platform.run(Service(
-            name="grafana",
-            container="grafana",
-            image=s.images["grafana"],
-            ports=((3004, 3000),),
-            env={"GF_SECURITY_ADMIN_USER": GRAFANA_ADMIN, "GF_SECURITY_ADMIN_PASSWORD": s.grafana_password},
-            files=(
-                File(f"{provisioning}/datasources/prometheus.yml", "telemetry/grafana/provisioning/datasources/prometheus.yml"),
-                File(f"{provisioning}/dashboards/factorhouse-local.yml",
-                     "telemetry/grafana/provisioning/dashboards/factorhouse-local.yml"),
-                *(File(f"{GRAFANA_DASHBOARDS}/{name}", f"telemetry/grafana/dashboards/{name}") for name in dashboards(jobs)),
-            ),
-            data=(("grafana-data", "/var/lib/grafana"),),
-            data_group=472,  # the image runs as grafana (uid 472)
-            healthcheck=answers(3000, "/api/health"),
-            depends_on={"prometheus": "healthy"},
-        ), self)
-
+        platform.run(prometheus_service(s, jobs, own), self)
+        platform.run(grafana_service(s, jobs), self)
         self.outputs = {"prometheusUrl": s.url(19090), "alertmanagerUrl": s.url(19093), "grafanaUrl": s.url(3004),
                         # what `make check` asks of them (docs/check.md): every job's targets
                         # (`service:port`), and Grafana's login (the password a secret)
