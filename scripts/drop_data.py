@@ -56,7 +56,7 @@ DATA_VOLUMES = (
     "prometheus-data", "grafana-data", "marquez-db-data", "redis-data",
     "clickhouse-data", "starrocks-fe-meta", "starrocks-be-storage", "cloudbeaver-workspace",
 )
-DOCKER_LABEL = "dev.factorhouse.local"  # engines/docker.py: `=data` on every data volume
+DOCKER_LABEL = recover.LABEL  # engines/docker.py: `=data` on every data volume
 KUBERNETES_LABEL = "factorhouse.local"  # engines/kubernetes.py: `=data` on every claim
 PART_OF = "app.kubernetes.io/part-of=factorhouse-local"
 

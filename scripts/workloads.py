@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
+from scripts import recover
 from scripts.dockerenv import docker_cli, docker_env
 from scripts.recover import run_captured as _run
 from stacks.service import HealthCheck
 from stacks.settings import PROJECT
 
-DOCKER_LABEL = "dev.factorhouse.local"  # as engines/docker.py labels containers
+DOCKER_LABEL = recover.LABEL  # as engines/docker.py labels containers
 KUBERNETES_NAME = "app.kubernetes.io/name"  # as engines/kubernetes.py labels pods
 KUBERNETES_PART_OF = f"app.kubernetes.io/part-of={PROJECT}"
 STOP_SECONDS = 30  # a container's time to stop cleanly, as on destroy (engines/docker.py) and on Kubernetes
