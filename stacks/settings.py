@@ -286,11 +286,15 @@ def kubernetes_stack_label(stack: str) -> str:
     return f"{head}-{hashlib.sha256(value.encode()).hexdigest()[:10]}"
 
 
+def _config_keys() -> set[str]:
+    """Every key of the program's configuration (`namespace:key`), of every namespace."""
+    return set(pulumi_config.CONFIG.get()) | set(pulumi_config.get_config_env())
+
+
 def _given_keys() -> list[str]:
     """The keys of this project in the program's configuration. Under the CLI that is every
     declared key with a default, set or not: presence says nothing about the user."""
-    given = set(pulumi_config.CONFIG.get()) | set(pulumi_config.get_config_env())
-    return sorted(k.split(":", 1)[1] for k in given if k.startswith(f"{PROJECT}:"))
+    return sorted(k.split(":", 1)[1] for k in _config_keys() if k.startswith(f"{PROJECT}:"))
 
 
 def _shown(value: Any) -> str:
@@ -304,8 +308,7 @@ def _provider_keys() -> list[str]:
     """Keys of the providers' own namespaces (`docker:host`) in the configuration. The CLI
     passes them on, but they configure only default providers, and the program gives its
     providers their settings itself: such a key would be ignored without a word."""
-    given = set(pulumi_config.CONFIG.get()) | set(pulumi_config.get_config_env())
-    return sorted(k for k in given if k.split(":", 1)[0] in PROVIDER_KEYS)
+    return sorted(k for k in _config_keys() if k.split(":", 1)[0] in PROVIDER_KEYS)
 
 
 def _read(declared: Mapping[str, dict], errors: list[str]) -> dict[str, Any]:
