@@ -32,7 +32,8 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 RESOURCES = PROJECT_DIR / "resources"
 
 ENGINES = ("docker", "kubernetes")
-STACKS = ("kpow", "flex", "analytics", "pinot", "telemetry", "lineage", "redis", "clickhouse", "starrocks")
+STACKS = ("kpow", "flex", "analytics", "pinot", "telemetry", "lineage", "redis", "clickhouse", "starrocks",
+          "metadata")
 PROFILES = ("full", "lite")
 LICENSE_KEYS = ("LICENSE_ID", "LICENSE_CODE", "LICENSEE", "LICENSE_EXPIRY", "LICENSE_SIGNATURE")
 
@@ -74,7 +75,9 @@ PROVIDER_KEYS = {
 # stacks, any of which runs the service).
 DEFAULT_PASSWORDS = {"minioPassword": "analytics", "postgresPassword": "analytics",
                      "grafanaPassword": "telemetry", "marquezPassword": "lineage", "redisPassword": "redis",
-                     "clickhousePassword": "clickhouse", "cloudbeaverPassword": ("clickhouse", "starrocks")}
+                     "clickhousePassword": "clickhouse", "cloudbeaverPassword": ("clickhouse", "starrocks"),
+                     "openmetadataPassword": "metadata", "openmetadataDbPassword": "metadata",
+                     "airflowPassword": "metadata"}
 
 
 class SettingsError(pulumi.RunError):
@@ -118,6 +121,9 @@ class Settings:
     images: Mapping[str, str]
     clickhouse_password: pulumi.Output  # secret
     cloudbeaver_password: pulumi.Output  # secret
+    openmetadata_password: pulumi.Output  # secret
+    openmetadata_db_password: pulumi.Output  # secret
+    airflow_password: pulumi.Output  # secret
 
     @property
     def lite(self) -> bool:
@@ -407,7 +413,8 @@ def _check_passwords(values: dict, declared: Mapping[str, dict], chosen: tuple[s
                      errors: list[str]) -> None:
     """Credentials are not empty, MinIO's long enough, and a default password is refused
     where others can reach the service: ports published beyond this machine, or a cluster."""
-    for key in ("minioUser", "minioPassword", "postgresPassword", "grafanaPassword", "marquezPassword", "redisPassword"):
+    for key in ("minioUser", "minioPassword", "postgresPassword", "grafanaPassword", "marquezPassword", "redisPassword",
+                "openmetadataPassword", "openmetadataDbPassword", "airflowPassword"):
         if not values[key]:
             errors.append(f"{key}: an empty value is not allowed")
     if len(values["minioPassword"]) < 8:
@@ -441,6 +448,19 @@ def _check_store_passwords(values: dict, errors: list[str]) -> None:
     if len(values["cloudbeaverPassword"]) < CLOUDBEAVER_PASSWORD_LENGTH:
         errors.append(f"cloudbeaverPassword: fewer than {CLOUDBEAVER_PASSWORD_LENGTH} characters is not allowed "
                       "(CloudBeaver's password policy)")
+
+
+def _check_metadata_passwords(values: dict, declared: Mapping[str, dict], errors: list[str]) -> None:
+    """OpenMetadata takes a new administrator password only when it follows its password
+    policy (8 to 56 characters, with an upper and a lower case letter, a digit and a
+    special character); its default (`admin`) is the server's own first password."""
+    password = values["openmetadataPassword"]
+    if password == _default(declared["openmetadataPassword"]):
+        return
+    if not (8 <= len(password) <= 56 and re.search(r"[A-Z]", password) and re.search(r"[a-z]", password)
+            and re.search(r"[0-9]", password) and re.search(r"[^A-Za-z0-9]", password)):
+        errors.append("openmetadataPassword: the value is not allowed (OpenMetadata's password policy: 8 to 56 "
+                      "characters, with an upper and a lower case letter, a digit and a special character)")
 
 
 def _check_docker(values: dict, errors: list[str]) -> None:
@@ -511,6 +531,7 @@ def load() -> Settings:
     exposed = _exposed(values, errors)
     _check_passwords(values, declared, chosen, exposed, errors)
     _check_store_passwords(values, errors)
+    _check_metadata_passwords(values, declared, errors)
     _check_docker(values, errors)
     namespace = _check_kubernetes(values, errors)
     _check_downloads(values, errors)
@@ -555,4 +576,7 @@ def load() -> Settings:
         images=MappingProxyType(images),
         clickhouse_password=pulumi.Output.secret(values["clickhousePassword"]),
         cloudbeaver_password=pulumi.Output.secret(values["cloudbeaverPassword"]),
+        openmetadata_password=pulumi.Output.secret(values["openmetadataPassword"]),
+        openmetadata_db_password=pulumi.Output.secret(values["openmetadataDbPassword"]),
+        airflow_password=pulumi.Output.secret(values["airflowPassword"]),
     )
