@@ -32,7 +32,7 @@ from typing import Mapping, Sequence
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))  # run as a script or imported
 
-from scripts import questions, stack_outputs  # noqa: E402
+from scripts import questions, questions_metadata, stack_outputs  # noqa: E402,F401 (questions_metadata registers its questions)
 from scripts.dockerenv import docker_cli  # noqa: E402
 
 PASS, FAIL, NO_CHECK = "pass", "fail", "no check yet"

@@ -55,6 +55,7 @@ DATA_VOLUMES = (
     "minio-data", "postgres-data",
     "prometheus-data", "grafana-data", "marquez-db-data", "redis-data",
     "clickhouse-data", "starrocks-fe-meta", "starrocks-be-storage", "cloudbeaver-workspace",
+    "omt-db-data", "omt-es-data", "omt-ingestion-dags", "omt-ingestion-dag-configs",
 )
 DOCKER_LABEL = recover.LABEL  # engines/docker.py: `=data` on every data volume
 KUBERNETES_LABEL = "factorhouse.local"  # engines/kubernetes.py: `=data` on every claim

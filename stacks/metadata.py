@@ -216,10 +216,10 @@ def catalogued(platform: Platform) -> pulumi.Output[str]:
         lambda secrets: json.dumps(_catalogued(s, secrets, schema_user), indent=2) + "\n")
 
 
-def catalogued_names(s: Settings) -> list[str]:
-    """The names of the services omt-setup gives OpenMetadata (for `make check`)."""
+def catalogued_names(s: Settings) -> dict[str, str]:
+    """The services omt-setup gives OpenMetadata, name -> kind (for `make check`)."""
     blank = {"schema": "", "postgres": "", "minio": "", "marquez": ""}
-    return [entry["body"]["name"] for entry in _catalogued(s, blank, "")]
+    return {entry["body"]["name"]: entry["kind"] for entry in _catalogued(s, blank, "")}
 
 
 def setup_service(platform: Platform, image: ImageBuild, database_id: pulumi.Input[str]) -> Service:
