@@ -397,11 +397,13 @@ def test_the_login_sends_the_password_base64_encoded(om, tmp_path):
 # -- the Flink connector's declared lineage (the part without OpenMetadata) --------------------
 
 def test_the_declared_lineage_of_a_flink_job():
-    sys.path.insert(0, str(RESOURCES / "metadata/ingestion/connectors/factorhouse_flink/src"))
-    try:
-        from factorhouse_flink.lineage_map import Edge, edges, parse
-    finally:
-        sys.path.pop(0)
+    import importlib.util
+    path = RESOURCES / "metadata/ingestion/connectors/factorhouse_flink/src/factorhouse_flink/lineage_map.py"
+    spec = importlib.util.spec_from_file_location("lineage_map", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["lineage_map"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    Edge, edges, parse = module.Edge, module.edges, module.parse
     option = json.dumps({"orders": {"upstream": [{"type": "Topic", "fqn": "kafka.orders"}, {"type": "view"}],
                                     "downstream": [{"type": "table", "fqn": "iceberg.default.db.orders"}]}})
     found, skipped = edges(parse(option), "orders")
@@ -428,7 +430,7 @@ def test_the_ingestion_image_builds_with_the_connector_installed_as_airflow(base
         "RUN echo 'root:x:0:0::/root:/bin/sh' > /etc/passwd && echo 'airflow:x:50000:0::/opt/airflow:/bin/sh' >> /etc/passwd"
         " && echo 'root:x:0:' > /etc/group && mkdir -p /opt/airflow && chown 50000:0 /opt/airflow"
         " && printf '#!/bin/sh\\necho \"$(id -u) $*\" > /opt/airflow/pip-call\\n"
-        "for a; do last=$a; done; test -f $last/setup.py && test -f $last/src/factorhouse_flink/source.py\\n'"
+        "for a; do last=$a; done; test -f $last/pyproject.toml && test -f $last/src/factorhouse_flink/source.py\\n'"
         " > /usr/bin/pip && chmod 755 /usr/bin/pip\n"
         "USER airflow\n")
     try:
