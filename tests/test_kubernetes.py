@@ -22,7 +22,9 @@ from stacks.service import MIN_WAIT_SECONDS
 # a password of its own for every service that has one (a cluster refuses the defaults)
 PASSWORDS = {"minioPassword": "minio-on-k8s", "postgresPassword": "pg-on-k8s", "redisPassword": "redis-on-k8s",
              "grafanaPassword": "grafana-on-k8s", "marquezPassword": "marquez-on-k8s",
-             "clickhousePassword": "clickhouse-on-k8s", "cloudbeaverPassword": "cloudbeaver-on-k8s"}
+             "clickhousePassword": "clickhouse-on-k8s", "cloudbeaverPassword": "cloudbeaver-on-k8s",
+             "openmetadataPassword": "Openmetadata-on-k8s!", "openmetadataDbPassword": "omt-db-on-k8s",
+             "airflowPassword": "airflow-on-k8s"}
 K8S = {"engine": "kubernetes", **PASSWORDS}
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 JOB = "kubernetes:batch/v1:Job"
