@@ -18,7 +18,14 @@
    one-shot, pending operations), saying in one line each what it found and did.
 5. Selects the stack, creating it on first use (up and preview), then runs
    `pulumi up --refresh`, `pulumi preview --refresh --diff` (what up would do) or
-   `pulumi destroy`. Without a terminal, --yes is passed to up and destroy.
+   `pulumi destroy`. Without a terminal, --yes is passed to up and destroy, and up skips
+   its preview pass (--skip-preview: nobody reads it); on a terminal up shows what it
+   will change and asks first.
+   Before all this, `up` asks scripts/noop.py whether there is anything to do: when the
+   settings, files, program, state and engine are as the last `up` left them it says so
+   in one line and runs no pulumi (nor asks the passphrase); when only the inputs changed
+   it runs `pulumi up` without --refresh. `--refresh` (make up REFRESH=1) always reads
+   every resource back.
 6. `forward` (engine kubernetes): runs every `kubectl port-forward` of the stack's
    `portForwards` output at once, starting again any that ends (a pod that restarted),
    until Ctrl-C.
@@ -44,7 +51,7 @@ import yaml
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))  # run as a script or imported
 
-from scripts import passphrase, recover  # noqa: E402
+from scripts import noop, passphrase, recover  # noqa: E402
 from scripts.passphrase import PASSPHRASE_KEYS, uses_passphrase  # noqa: E402,F401
 
 INSTALLER_URL = "https://get.pulumi.com"
@@ -88,11 +95,13 @@ def local_folder(url: str, project_dir: Path) -> Path | None:
     return path if path.is_absolute() else project_dir / path
 
 
-def pulumi_steps(action: str, stack: str, interactive: bool) -> list[list[str]]:
-    """The pulumi commands of an action, in order."""
+def pulumi_steps(action: str, stack: str, interactive: bool, refresh: bool = True) -> list[list[str]]:
+    """The pulumi commands of an action, in order; `refresh`: up reads every resource back."""
     yes = [] if interactive else ["--yes"]
     if action == "up":
-        return [["stack", "select", "--create", stack], ["up", "--stack", stack, "--refresh", *yes]]
+        return [["stack", "select", "--create", stack],
+                ["up", "--stack", stack, *(["--refresh"] if refresh else []), *yes,
+                 *([] if interactive else ["--skip-preview"])]]
     if action == "preview":
         return [["stack", "select", "--create", stack], ["preview", "--stack", stack, "--refresh", "--diff"]]
     if action == "down":
@@ -173,6 +182,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     parser.add_argument("action", choices=["up", "preview", "down", "forward"])
     parser.add_argument("--stack", default="dev")
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR)
+    parser.add_argument("--refresh", action="store_true", help="up: read every resource back, even with nothing to do")
     args = parser.parse_args(argv)
     env = dict(os.environ if env is None else env)
     interactive = sys.stdin.isatty() if interactive is None else interactive
@@ -207,6 +217,15 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     if args.action == "down" and not stack_exists(pulumi, args.stack, env, project):
         print(f"There is no stack {args.stack!r} in {url or 'your Pulumi backend'}: nothing to destroy.")
         return 0
+    verdict = noop.Verdict("refresh")
+    if args.action == "up" and not args.refresh:
+        verdict = noop.check(pulumi, args.stack, env, project, folder)
+        if verdict.action == "nothing":
+            print(noop.unchanged_line(args.stack, noop.read_record(project, args.stack)))
+            return 0
+        if verdict.reason:
+            print(f"make up: {verdict.reason}; "
+                  f"{'reading every resource back' if verdict.action == 'refresh' else 'updating'}.")
     if folder is not None and interactive:
         # asked once here, never again by the pulumi commands below (recovery's included)
         try:
@@ -220,10 +239,17 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except recover.Stop as stop:
         print(stop, file=sys.stderr)
         return 2
-    for step in pulumi_steps(args.action, args.stack, interactive):
+    for step in pulumi_steps(args.action, args.stack, interactive, refresh=verdict.action == "refresh"):
+        # what the plan depends on, as it is when the update starts
+        inputs = noop.inputs_digest(project, args.stack, env, pulumi) if step[0] == "up" else None
         code = subprocess.run([pulumi, *step], env=env, cwd=project).returncode
         if code != 0:
+            noop.forget(project, args.stack)
             return code
+        if inputs:
+            noop.record(pulumi, args.stack, env, project, folder, inputs)
+    if args.action == "down":
+        noop.forget(project, args.stack)
     return 0
 
 
