@@ -16,8 +16,8 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-up: install ## bring the platform up (pulumi up --refresh on stack STACK)
-	$(VENV)/bin/python scripts/stack.py up --stack $(STACK)
+up: install ## bring the platform up on stack STACK (nothing changed: one line; REFRESH=1 reads everything back)
+	$(VENV)/bin/python scripts/stack.py up --stack $(STACK)$(if $(filter 1 yes true,$(REFRESH)), --refresh)
 
 preview: install ## show what `make up` would change (pulumi preview --refresh --diff)
 	$(VENV)/bin/python scripts/stack.py preview --stack $(STACK)
