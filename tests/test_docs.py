@@ -613,6 +613,15 @@ def test_the_start_up_benchmark_runs_and_our_chain_is_faster():
     assert ours < theirs, result.stdout
 
 
+def test_the_no_op_benchmark_runs_and_a_no_op_make_up_starts_no_pulumi():
+    import engine
+    engine.need(engine.engine_problem(), "a Docker engine")
+    result = subprocess.run([sys.executable, "bench/bench_noop.py", "--containers", "3", "--runs", "1",
+                             "--skip-program", "--check"], capture_output=True, text=True, cwd=PROJECT_DIR, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"nothing to do: .* 0 pulumi commands", result.stdout), result.stdout
+
+
 # --- services.md --------------------------------------------------------------------------
 
 SERVICES_DOC = (PROJECT_DIR / "docs/services.md").read_text()
