@@ -50,7 +50,7 @@ COPIED = ("Pulumi.yaml", "__main__.py", "requirements.txt", "stacks", "engines",
 FAKE_PULUMI = r"""#!/bin/sh
 echo "$*" >> "$CALLS"
 case "$1" in
-  up) mkdir -p "$STATE_DIR" && date +%s%N > "$STATE_DIR/$STACK_NAME.json" ;;
+  up) mkdir -p "$STATE_DIR" && echo "{\"version\": 3, \"at\": $(date +%s%N)}" > "$STATE_DIR/$STACK_NAME.json" ;;
 esac
 exit 0
 """

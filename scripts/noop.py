@@ -30,6 +30,7 @@ Standard library and PyYAML only (through scripts.recover).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -39,7 +40,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Mapping, Optional
 
-from scripts.recover import LABEL, lock_files, run_captured, stack_settings
+from scripts.recover import CONTAINER, LABEL, _name, lock_files, run_captured, stack_settings
 from scripts.workloads import DOCKER_LABEL, KUBERNETES_PART_OF, DockerWorkloads
 from stacks.settings import PROJECT, default_namespace, stack_label
 
@@ -160,21 +161,51 @@ def busy(state_folder: Path, stack: str) -> bool:
         (journal / part).is_dir() and any((journal / part).iterdir()) for part in (f"{PROJECT}/{stack}", stack))
 
 
-def state_digest(pulumi: str, stack: str, env: Mapping[str, str], project_dir: Path,
-                 state_folder: Optional[Path]) -> Optional[str]:
+def _load(path: Path) -> Optional[dict]:
+    """A checkpoint file's JSON; None for a form the standard library cannot read (zstd)."""
+    try:
+        data = path.read_bytes()
+        if path.suffix == ".gz":
+            data = gzip.decompress(data)
+        elif path.suffix != ".json":
+            return None
+        return json.loads(data)
+    except (OSError, ValueError):
+        return None
+
+
+def read_state(pulumi: str, stack: str, env: Mapping[str, str], project_dir: Path, state_folder: Optional[Path],
+               parse: bool = False) -> tuple[Optional[str], Optional[dict]]:
     """A digest of the stack's state as stored (every update, refresh, destroy or import
-    writes a new one); None when there is none. A local backend's file is read as it is;
-    another backend is asked (`pulumi stack export`, about a second)."""
+    writes a new one), None when there is none; with `parse`, also the state itself. A
+    local backend's file is read as it is; another backend is asked (`pulumi stack
+    export`, about a second)."""
     if state_folder is not None:
         found = state_files(state_folder, stack)
-        return _digest([_file_digest(path) for path in found]) if found else None
+        if not found:
+            return None, None
+        return _digest([_file_digest(path) for path in found]), _load(found[0]) if parse else None
     exported = run_captured([pulumi, "stack", "export", "--stack", stack], env, project_dir)
     if exported.returncode != 0:
-        return None
+        return None, None
     try:
-        return _digest(json.loads(exported.stdout))
+        state = json.loads(exported.stdout)
     except json.JSONDecodeError:
-        return None
+        return None, None
+    return _digest(state), state
+
+
+def state_digest(pulumi: str, stack: str, env: Mapping[str, str], project_dir: Path,
+                 state_folder: Optional[Path]) -> Optional[str]:
+    return read_state(pulumi, stack, env, project_dir, state_folder)[0]
+
+
+def one_shots(state: dict) -> set[str]:
+    """The names of the containers the state holds as one-shots (attached: they run to
+    their end), in an export (`deployment`) or a checkpoint file (`checkpoint.latest`)."""
+    deployment = state.get("deployment") or (state.get("checkpoint") or {}).get("latest") or {}
+    return {_name(r) for r in deployment.get("resources") or []
+            if r.get("type") == CONTAINER and (r.get("inputs") or {}).get("attach")}
 
 
 # -- the engine ------------------------------------------------------------------------
@@ -258,7 +289,7 @@ def drift(recorded: dict, now: dict) -> list[str]:
                 found.append(f"container {name} is gone")
             elif it["id"] != was["id"]:
                 found.append(f"container {name} was replaced (another id)")
-            elif it["state"] != was["state"]:
+            elif it["state"] != ("exited (0)" if was.get("one_shot") else "running"):
                 found.append(f"container {name} is {it['state']}")
             elif it["health"] == "unhealthy":
                 found.append(f"container {name} is unhealthy")
@@ -312,11 +343,14 @@ def record(pulumi: str, stack: str, env: Mapping[str, str], project_dir: Path, s
     changed during the run counts as changed), the state it left and what the engine holds
     now. Nothing is kept (and any earlier record goes) when either cannot be read."""
     settings = stack_settings(project_dir, stack)
-    state = state_digest(pulumi, stack, env, project_dir, state_folder)
-    view = engine_view(stack, settings, env) if state else None
+    state, held = read_state(pulumi, stack, env, project_dir, state_folder, parse=True)
+    view = engine_view(stack, settings, env) if state and held is not None else None
     if state is None or view is None or (state_folder is not None and busy(state_folder, stack)):
         forget(project_dir, stack)
         return False
+    # a one-shot is as it should be when it exited 0; every other container when it runs
+    for name in one_shots(held or {}) & set(view.get("containers") or {}):
+        view["containers"][name]["one_shot"] = True
     path = record_path(project_dir, stack)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")

@@ -38,7 +38,10 @@ class World:
         self.folder = self.project / ".pulumi-state"
         self.state = self.project / STATE.format(stack=self.stack)
         self.state.parent.mkdir(parents=True)
-        self.state.write_text('{"version": 3, "checkpoint": {"latest": {"resources": []}}}')
+        # as the CLI keeps it: the one-shot is an attached container
+        self.state.write_text(json.dumps({"version": 3, "checkpoint": {"latest": {"resources": [
+            {"type": "docker:index/container:Container", "inputs": {"name": self.prefix + "mc", "attach": True}},
+            {"type": "docker:index/container:Container", "inputs": {"name": self.prefix + "kafka-1"}}]}}}))
         self.pulumi = str(stand_in(tmp_path, "pulumi", "#!/bin/sh\nexit 0\n") / "pulumi")
         self.env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
                     **({"DOCKER_HOST": os.environ["DOCKER_HOST"]} if os.environ.get("DOCKER_HOST") else {})}
@@ -149,6 +152,25 @@ def test_an_unhealthy_container_is_drift(world):
         time.sleep(0.5)
     verdict = world.check()
     assert verdict.action == "refresh" and f"container {name} is unhealthy" in verdict.reason
+
+
+def test_a_service_that_exited_0_is_drift_a_one_shot_that_did_is_not(world):
+    # a service that ends cleanly on SIGTERM (exit 0), stopped by hand
+    name = world.run("connect", command=("/bin/busybox", "sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"))
+    world.record()
+    docker("stop", name, check=True)
+    assert docker("inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip() == "0"
+    verdict = world.check()
+    assert verdict.action == "refresh" and verdict.reason == f"container {name} is exited (0)"
+
+
+def test_without_the_state_or_the_engine_nothing_is_recorded(world, tmp_path):
+    world.state.unlink()
+    assert not noop.record(world.pulumi, world.stack, world.env, world.project, world.folder, world.inputs())
+    world.state.write_text("{}")
+    assert not noop.record(world.pulumi, world.stack, {**world.env, "DOCKER_HOST": f"unix://{tmp_path}/none.sock"},
+                           world.project, world.folder, world.inputs())
+    assert noop.read_record(world.project, world.stack) is None
 
 
 def test_a_container_restarted_in_place_is_not_drift(world):
@@ -356,7 +378,7 @@ FAKE_PULUMI = r"""#!/bin/sh
 echo "$*" >> "$CALLS"
 case "$1" in
   up) [ -n "$UP_EXIT" ] && exit "$UP_EXIT"
-      mkdir -p "$STATE_DIR" && date +%s%N > "$STATE_DIR/$STACK_NAME.json" ;;
+      mkdir -p "$STATE_DIR" && echo "{\"version\": 3, \"at\": $(date +%s%N)}" > "$STATE_DIR/$STACK_NAME.json" ;;
 esac
 exit 0
 """
