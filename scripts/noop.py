@@ -278,40 +278,44 @@ def engine_view(stack: str, settings: Mapping[str, str], env: Mapping[str, str])
     return view(stack, settings, env)
 
 
+def _container_change(was: dict, it: dict) -> Optional[str]:
+    if it["id"] != was["id"]:
+        return "was replaced (another id)"
+    if it["state"] != ("exited (0)" if was.get("one_shot") else "running"):
+        return f"is {it['state']}"
+    if it["health"] == "unhealthy":
+        return "is unhealthy"
+    if it["settings"] != was["settings"]:
+        return "was changed in place (docker update or network)"
+    return None
+
+
+def _object_change(was: dict, it: dict) -> Optional[str]:
+    if it["uid"] != was["uid"]:
+        return "was made again (another uid)"
+    if it["version"] != was["version"]:
+        return "was changed by hand"
+    return None if it["ready"] else "is not ready"
+
+
+def _compare(before: dict, after: dict, prefix: str, change) -> list[str]:
+    found = []
+    for name, was in sorted(before.items()):
+        problem = "is gone" if name not in after else change(was, after[name])
+        if problem:
+            found.append(f"{prefix}{name} {problem}")
+    return found + [f"{prefix}{name} is not one the last up made" for name in sorted(set(after) - set(before))]
+
+
 def drift(recorded: dict, now: dict) -> list[str]:
     """What differs on the engine from what the last up left, one clause each."""
     found = []
-    before, after = recorded.get("containers"), now.get("containers")
-    if before is not None and after is not None:
-        for name, was in sorted(before.items()):
-            it = after.get(name)
-            if it is None:
-                found.append(f"container {name} is gone")
-            elif it["id"] != was["id"]:
-                found.append(f"container {name} was replaced (another id)")
-            elif it["state"] != ("exited (0)" if was.get("one_shot") else "running"):
-                found.append(f"container {name} is {it['state']}")
-            elif it["health"] == "unhealthy":
-                found.append(f"container {name} is unhealthy")
-            elif it["settings"] != was["settings"]:
-                found.append(f"container {name} was changed in place (docker update or network)")
-        found += [f"container {name} is not one the last up made" for name in sorted(set(after) - set(before))]
+    if "containers" in recorded and "containers" in now:
+        found += _compare(recorded["containers"], now["containers"], "container ", _container_change)
         for image, tags in sorted(recorded.get("images", {}).items()):
-            gone = sorted(set(tags) - set(now.get("images", {}).get(image, [])))
-            found += [f"image {tag} is gone" for tag in gone]
-    before, after = recorded.get("objects"), now.get("objects")
-    if before is not None and after is not None:
-        for name, was in sorted(before.items()):
-            it = after.get(name)
-            if it is None:
-                found.append(f"{name} is gone")
-            elif it["uid"] != was["uid"]:
-                found.append(f"{name} was made again (another uid)")
-            elif it["version"] != was["version"]:
-                found.append(f"{name} was changed by hand")
-            elif not it["ready"]:
-                found.append(f"{name} is not ready")
-        found += [f"{name} is not one the last up made" for name in sorted(set(after) - set(before))]
+            found += [f"image {tag} is gone" for tag in sorted(set(tags) - set(now.get("images", {}).get(image, [])))]
+    if "objects" in recorded and "objects" in now:
+        found += _compare(recorded["objects"], now["objects"], "", _object_change)
     return found
 
 
