@@ -354,7 +354,7 @@ def test_make_up_says_what_it_recovered_and_goes_on(world, capsys):
                       interactive=False) == 0
     out = capsys.readouterr().out
     assert f"recovered: removed container {zookeeper}" in out
-    assert world.calls.read_text().splitlines()[-1] == f"up --stack {world.stack} --refresh --yes"
+    assert world.calls.read_text().splitlines()[-1] == f"up --stack {world.stack} --refresh --yes --skip-preview"
 
 
 def test_when_it_cannot_tell_what_runs_under_a_pid_it_takes_it_for_a_pulumi(monkeypatch):
