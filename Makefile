@@ -11,10 +11,13 @@ help: ## list the targets
 
 install: $(VENV)/.installed ## make the virtualenv with the pinned dependencies
 
+# once, and again when requirements.txt changes: about a minute, said before it starts
 $(VENV)/.installed: requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	touch $@
+	@echo "Installing the Python dependencies into $(VENV)/ (once; about a minute)..."
+	@$(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+	@echo "Installed the Python dependencies into $(VENV)/."
 
 up: install ## bring the platform up (pulumi up --refresh on stack STACK)
 	$(VENV)/bin/python scripts/stack.py up --stack $(STACK)

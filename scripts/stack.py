@@ -16,6 +16,10 @@
 4. Puts right what an interrupted or failed run left behind (scripts/recover.py: a lock
    of a pulumi that ended, objects made but never written to the state, a failed
    one-shot, pending operations), saying in one line each what it found and did.
+0. Before all of this (up and preview): the stack's licence settings, as Pulumi.yaml and
+   Pulumi.<stack>.yaml set them, are checked as the program checks them
+   (stacks/settings.py, `license_problems`), so that a licence file that is missing or
+   incomplete stops it at once, in the program's own words, not a minute into pulumi.
 5. Selects the stack, creating it on first use (up and preview), then runs
    `pulumi up --refresh`, `pulumi preview --refresh --diff` (what up would do) or
    `pulumi destroy`. Without a terminal, --yes is passed to up and destroy.
@@ -46,6 +50,7 @@ sys.path.insert(0, str(PROJECT_DIR))  # run as a script or imported
 
 from scripts import passphrase, recover  # noqa: E402
 from scripts.passphrase import PASSPHRASE_KEYS, uses_passphrase  # noqa: E402,F401
+from stacks.settings import cli_config, license_problems  # noqa: E402
 
 INSTALLER_URL = "https://get.pulumi.com"
 
@@ -178,6 +183,13 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     interactive = sys.stdin.isatty() if interactive is None else interactive
     ask = ask or input
     project = args.project_dir
+
+    if args.action in ("up", "preview"):
+        # the program refuses these too, but only after the passphrase and a minute of pulumi
+        problems = license_problems(cli_config(project, args.stack))
+        if problems:
+            print("\n".join(problems), file=sys.stderr)
+            return 2
 
     pulumi = find_pulumi(env)
     if pulumi is None:

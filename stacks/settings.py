@@ -229,20 +229,48 @@ def _one_of(key: str, value: Any, allowed: tuple[str, ...], errors: list[str]) -
         errors.append(f"{key}: {value!r} is not allowed; use one of {', '.join(allowed)}")
 
 
-def _license_file(key: str, value: str, errors: list[str]) -> Path:
+LICENSE_SETTINGS = ("kpowLicenseFile", "flexLicenseFile")
+
+
+def license_path(value: str) -> Path:
+    """A licence setting's file: `~` expanded, relative to the project folder."""
     path = Path(os.path.expanduser(value))
-    path = path if path.is_absolute() else PROJECT_DIR / path
+    return path if path.is_absolute() else PROJECT_DIR / path
+
+
+def license_problem(key: str, value: str) -> str | None:
+    """What is wrong with a licence setting (`kpowLicenseFile`, `flexLicenseFile`), as one
+    line naming the key, or None when its file is an env file that sets every one of
+    LICENSE_KEYS. The program refuses with it before any resource; `make up` and `make
+    preview` (scripts/stack.py) ask the same of the stack's plain settings before pulumi
+    starts."""
+    path = license_path(value)
+    without = f" (or `pulumi config rm {key}`: it starts without a licence)"
     if not path.is_file():
-        errors.append(f"{key}: {value!r} is not a file; give the path of a licence env file")
-        return path
+        return f"{key}: {value!r} is not a file; give the path of a licence env file{without}"
     try:
         missing = [k for k in LICENSE_KEYS if k not in read_env_file(path)]
     except (EnvFileError, UnicodeDecodeError) as error:
-        errors.append(f"{key}: {value!r} is not an env file ({error})")
-        return path
+        return f"{key}: {value!r} is not an env file ({error}){without}"
     if missing:
-        errors.append(f"{key}: {value!r} lacks {', '.join(missing)}; a licence file sets {', '.join(LICENSE_KEYS)}")
-    return path
+        return f"{key}: {value!r} lacks {', '.join(missing)}; a licence file sets {', '.join(LICENSE_KEYS)}{without}"
+    return None
+
+
+def license_problems(config: Mapping[str, str]) -> list[str]:
+    """The licence settings' problems in a stack's configuration as `cli_config` gives it
+    (`project:key` -> value), each as the program reports it (`invalid config KEY: ...`)."""
+    values = (config.get(f"{PROJECT}:{key}") for key in LICENSE_SETTINGS)
+    problems = (license_problem(key, value) for key, value in zip(LICENSE_SETTINGS, values)
+                if value is not None)
+    return [f"invalid config {problem}" for problem in problems if problem]
+
+
+def _license_file(key: str, value: str, errors: list[str]) -> Path:
+    problem = license_problem(key, value)
+    if problem:
+        errors.append(problem)
+    return license_path(value)
 
 
 def _cache_dir(value: str) -> Path:

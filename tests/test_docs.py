@@ -703,3 +703,23 @@ def test_every_third_party_import_is_pinned_in_requirements():
                     if dist.lower().replace("_", "-") not in pinned:
                         missing.add((path.relative_to(PROJECT_DIR).as_posix(), top, dist))
     assert not missing, sorted(missing)
+
+
+def test_the_first_make_says_it_installs_the_dependencies_before_it_does(tmp_path):
+    # the first `make up` spends about a minute in pip: said first, not a silent minute
+    python = tmp_path / "python3"
+    python.write_text('#!/bin/sh\necho "ran: python $*"\n'
+                      '[ "$2" = venv ] && mkdir -p "$3/bin" && cp "$0" "$3/bin/python"\nexit 0\n')
+    python.chmod(0o755)
+    venv = tmp_path / "venv"
+    result = subprocess.run(["make", "--no-print-directory", "install", f"PYTHON={python}", f"VENV={venv}"],
+                            cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Installing the Python dependencies into {venv}/ (once; about a minute)..."
+    assert [line.split()[:4] for line in lines[1:3]] == [["ran:", "python", "-m", "venv"],
+                                                          ["ran:", "python", "-m", "pip"]]
+    assert lines[-1] == f"Installed the Python dependencies into {venv}/."
+    # and only once
+    again = subprocess.run(["make", "--no-print-directory", "install", f"PYTHON={python}", f"VENV={venv}"],
+                           cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
+    assert "Installing" not in again.stdout

@@ -110,6 +110,45 @@ def test_without_a_terminal_or_passphrase_it_stops_at_once_in_one_line(world, ca
     assert stack.main(["up", "--stack", "kms", "--project-dir", str(project)], env=env, interactive=False) == 0
 
 
+@pytest.mark.parametrize("action", ["up", "preview"])
+def test_a_licence_file_that_is_missing_or_incomplete_stops_it_before_the_passphrase_and_pulumi(
+        world, capsys, tmp_path, action):
+    project, env, log = world
+    asked = []
+    incomplete = tmp_path / "kpow.env"
+    incomplete.write_text("LICENSE_ID=1\nLICENSEE=me\n")
+    (project / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": {
+        "factorhouse-local:kpowLicenseFile": str(incomplete),
+        "factorhouse-local:flexLicenseFile": str(tmp_path / "nowhere.env")}}))
+    assert stack.main([action, "--project-dir", str(project)], env=env, interactive=True,
+                      read_secret=lambda prompt: asked.append(prompt) or "asked") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"invalid config kpowLicenseFile: '{incomplete}' lacks LICENSE_CODE, LICENSE_EXPIRY, LICENSE_SIGNATURE; "
+        "a licence file sets LICENSE_ID, LICENSE_CODE, LICENSEE, LICENSE_EXPIRY, LICENSE_SIGNATURE "
+        "(or `pulumi config rm kpowLicenseFile`: it starts without a licence)",
+        f"invalid config flexLicenseFile: '{tmp_path / 'nowhere.env'}' is not a file; give the path of a licence "
+        "env file (or `pulumi config rm flexLicenseFile`: it starts without a licence)"]
+    assert asked == [] and calls(log) == []
+    # the program's own check, word for word: one function for both
+    from stacks.settings import license_problem
+    assert err[0] == "invalid config " + license_problem("kpowLicenseFile", str(incomplete))
+    # a complete file, or the setting left out (the placeholder), goes on to pulumi
+    incomplete.write_text("".join(f"{key}=x\n" for key in ("LICENSE_ID", "LICENSE_CODE", "LICENSEE",
+                                                           "LICENSE_EXPIRY", "LICENSE_SIGNATURE")))
+    (project / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": {
+        "factorhouse-local:kpowLicenseFile": str(incomplete)}}))
+    assert stack.main([action, "--project-dir", str(project)], env=env, interactive=False) == 0
+    assert calls(log)
+
+
+def test_down_does_not_need_valid_licence_settings(world):
+    project, env, log = world
+    (project / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": {"factorhouse-local:kpowLicenseFile": "/nowhere"}}))
+    assert stack.main(["down", "--project-dir", str(project)], env={**env, "STACK_EXISTS": "1"}, interactive=False) == 0
+    assert calls(log)[-1].startswith("destroy --stack dev --yes")
+
+
 def test_a_failed_up_fails_make(world):
     project, env, _ = world
     assert stack.main(["up", "--project-dir", str(project)], env={**env, "UP_EXIT": "3"}, interactive=False) == 3
