@@ -22,11 +22,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
-from scripts import recover
+from scripts import recover, wait_healthy
 from scripts.dockerenv import docker_cli, docker_env
 from scripts.recover import run_captured as _run
 from stacks.service import HealthCheck
@@ -60,15 +61,25 @@ class Wanted:
 @dataclass(frozen=True)
 class Status:
     """How a service runs now. `ok`: as the stack should run it (running, and healthy when
-    it has a check; a one-shot completed)."""
+    it has a check; a one-shot completed). `lags`: healthy by its own check, run just
+    now as `make up`'s health gate runs it, while Docker's status still says `starting`
+    (Docker runs its next check up to one interval later)."""
 
     state: str  # running, completed, missing, exited (1), failed (exit 1), CrashLoopBackOff, ...
     health: str  # healthy, unhealthy, starting, not ready, "-" (no check)
     restarts: Optional[int]
     ok: bool
+    lags: bool = False
+
+    @property
+    def made_by_up(self) -> bool:
+        """Whether `make up` puts it right: a service missing, stopped or a failed one-shot
+        (not one that runs and is not healthy yet, or not at all)."""
+        return self.state in ("missing", "created", "dead") or self.state.startswith(("exited", "failed"))
 
 
 MISSING = Status("missing", "-", None, False)
+LAGGING = "healthy (check passed; Docker's status: starting)"
 
 
 def _cause(result: subprocess.CompletedProcess) -> str:
@@ -144,12 +155,28 @@ class DockerWorkloads:
 
     def statuses(self, services: Sequence[Wanted]) -> dict[str, Status]:
         containers = self.containers()
-        statuses = {}
+        found = {}
         for service in services:
             # the container of the name the stack gives it (another one would be a leftover)
             named = [c for c in containers.get(service.name, []) if c.get("Name", "").lstrip("/") == service.workload]
-            statuses[service.name] = container_status(named[0], service.one_shot) if named else MISSING
-        return statuses
+            found[service.name] = (named[0], container_status(named[0], service.one_shot)) if named else (None, MISSING)
+        # Docker says `starting` until its next check: ask the check itself, as the gate does
+        starting = [name for name, (_, status) in found.items() if status.health == "starting"]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            checked = dict(zip(starting, pool.map(lambda name: self.check_now(found[name][0]), starting)))
+        return {name: (replace(status, health=LAGGING, ok=True, lags=True) if checked.get(name) else status)
+                for name, (_, status) in found.items()}
+
+    def check_now(self, container: dict) -> bool:
+        """Whether the container's own health check passes now, run once as `make up`'s
+        health gate runs it (scripts/wait_healthy.py)."""
+        config = container.get("Config") or {}
+        command = wait_healthy.check_command(config.get("Healthcheck"), config.get("Shell"))
+        if command is None:
+            return False
+        timeout = ((config.get("Healthcheck") or {}).get("Timeout") or 30e9) / 1e9
+        return wait_healthy.run_check(container.get("Id") or container["Name"].lstrip("/"), command, timeout,
+                                      self.env).passed
 
     def logs(self, service: Wanted, lines: int, follow: bool) -> list[str]:
         return self.docker("logs", "--tail", str(lines), *(["--follow"] if follow else []), service.workload)
