@@ -489,7 +489,9 @@ FIRST_SCREEN = README.split("\n## Contents\n", 1)[0]
 
 
 def test_the_first_screen_gets_a_newcomer_from_clone_to_platform():
-    assert len(FIRST_SCREEN.splitlines()) <= 65
+    # 68: it also says which commands ask the passphrase, that Enter alone cancels Pulumi's
+    # confirmation, and what a licence file holds (issue 33: a newcomer tripped on each)
+    assert len(FIRST_SCREEN.splitlines()) <= 68
     start = section(FIRST_SCREEN + "\n## ", "Start")
     for fact in ("24 GB", "13 GB", "Python 3", "pulumi.com/docs/install", "Docker Desktop", "colima start --memory",
                  "passphrase", "PULUMI_CONFIG_PASSPHRASE", "edition community", "dockerHost"):
