@@ -32,9 +32,9 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from settings import Settings, kubernetes_stack_label
 from stacks.platform import Deployed, Wait
 from stacks.service import Service, is_credential
-from stacks.settings import Settings, kubernetes_stack_label
 
 from .images import Image, Images, is_latest
 from .reach import Identity

@@ -495,7 +495,7 @@ def as_the_cli_passes(config: dict[str, str], secret_keys: tuple[str, ...], stac
     value as the CLI passes it, a string, with lists and maps as JSON); `secret_keys` are
     passed as the CLI passes `--secret` keys, decrypted, with their names in the secret
     list."""
-    from stacks import settings
+    import settings
     resolved = settings.cli_config(stack_dir, stack) if stack_dir else settings.project_defaults()
     resolved.update({f"{PROJECT}:{k}": v for k, v in config.items()})
     return resolved, [f"{PROJECT}:{k}" for k in secret_keys]

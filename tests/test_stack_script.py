@@ -1,4 +1,4 @@
-"""scripts/stack.py (what `make up`, `make preview` and `make down` run), with a stand-in
+"""commands/stack.py (what `make up`, `make preview` and `make down` run), with a stand-in
 `pulumi` that records its calls, whether it had input, and the backend it would use."""
 
 import json
@@ -11,7 +11,7 @@ import yaml
 
 from harness import PROJECT_DIR, stand_in
 
-from scripts import stack
+from commands import stack
 
 FAKE_PULUMI = r"""#!/bin/sh
 # what the CLI would use: PULUMI_BACKEND_URL, else the project's backend.url
@@ -66,7 +66,7 @@ def test_no_stack_file_is_committed_and_git_ignores_them():
 def test_first_up_creates_the_stack_in_the_projects_backend_and_refreshes(world):
     project, env, log = world
     assert stack.main(["up", "--project-dir", str(project)], env=env, interactive=False) == 0
-    # what an interrupted run left is looked for first (scripts/recover.py; nothing here)
+    # what an interrupted run left is looked for first (commands/recover.py; nothing here)
     assert calls(log) == ["stack export --stack dev | backend=project", "stack select --create dev | backend=project",
                           "up --stack dev --refresh --yes | backend=project"]
     assert (project / ".pulumi-state").is_dir()
