@@ -22,13 +22,13 @@ import pulumi
 import pulumi_docker as docker
 
 from scripts.dockerenv import docker_cli
+from settings import Settings, stack_label as settings_stack_label
 from stacks.platform import Deployed, Wait
 from stacks.service import Service, is_credential
-from stacks.settings import Settings, stack_label as settings_stack_label
-from stacks.setup import health_gate
 
 from .images import Image, Images, is_latest
 from .reach import Identity
+from .steps import health_gate
 
 # Time a container gets to shut down on destroy or replace before it is killed
 # (the provider kills at once when this is unset).

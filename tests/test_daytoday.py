@@ -1,5 +1,5 @@
-"""`make ps`, `make logs`, `make restart` and `make shell` (scripts/daytoday.py,
-scripts/workloads.py): on a real Docker engine with containers of the tests' own,
+"""`make ps`, `make logs`, `make restart` and `make shell` (commands/daytoday.py,
+commands/workloads.py): on a real Docker engine with containers of the tests' own,
 labelled as engines/docker.py labels them, the stack's outputs served by a stand-in
 `pulumi`; on Kubernetes, the kubectl commands they run (a stand-in kubectl), for the
 outputs the program itself exports."""
@@ -18,7 +18,7 @@ import pytest
 from engine import docker
 from harness import PROJECT_DIR, project_copy, run_program, stand_in
 
-from scripts import daytoday, workloads
+from commands import daytoday, workloads
 
 FAKE_PULUMI = '#!/bin/sh\ncase "$1 $2" in "stack output") cat "$OUTPUTS" ;; *) exit 1 ;; esac\n'
 
@@ -249,7 +249,7 @@ def test_what_cannot_be_restarted_or_entered_says_why_in_one_line(stack, capsys)
 
 def test_shell_opens_the_images_shell_inside_the_container(stack):
     web = stack.prefix + "web"
-    result = subprocess.run([sys.executable, str(PROJECT_DIR / "scripts" / "daytoday.py"), "shell", "--service", "web",
+    result = subprocess.run([sys.executable, str(PROJECT_DIR / "commands" / "daytoday.py"), "shell", "--service", "web",
                              "--stack", stack.name, "--project-dir", str(stack.project)],
                             input="hostname; echo inside; exit\n", capture_output=True, text=True, env=stack.env,
                             timeout=60)

@@ -79,7 +79,7 @@ def ticked(cell: str) -> list[str]:
 # --- the program, as the docs describe it ------------------------------------------------
 
 def all_stacks() -> str:
-    from stacks.settings import STACKS
+    from settings import STACKS
     return json.dumps(list(STACKS))
 
 
@@ -125,7 +125,7 @@ def test_every_setting_is_in_the_readme_table_with_its_default():
 
 
 def test_the_choosing_stacks_table_lists_every_stack_and_says_which_run_by_default():
-    from stacks.settings import STACKS
+    from settings import STACKS
     rows = table_rows(section(README, "Choosing stacks"), 3)
     listed = {ticked(stack)[0]: default for stack, _, default in rows}
     assert list(listed) == list(STACKS)
@@ -291,7 +291,7 @@ class StackFile:
         self.secrets.discard(key)
 
     def as_the_cli_passes(self) -> tuple[dict[str, str], tuple[str, ...]]:
-        from stacks.settings import as_passed
+        from settings import as_passed
         config = {}
         for key, value in self.config.items():
             if key.endswith("LicenseFile"):  # the user's own file: the placeholder stands in
@@ -320,7 +320,7 @@ def test_every_pulumi_config_command_shown_names_a_declared_key_as_the_cli_takes
 
 
 def test_every_single_setting_shown_is_a_value_the_program_takes():
-    from stacks.settings import SettingsError
+    from settings import SettingsError
     checked = 0
     for page, verb, flags, args, in_block in config_commands():
         if in_block or verb != "set" or len(args) < 2 or args[0].isupper() or is_placeholder(args[1]):
@@ -422,7 +422,7 @@ def test_every_output_is_described_in_the_readme():
     assert known_outputs() <= described, known_outputs() - described
 
 
-PATH = re.compile(r"(?:^|[\s(])((?:scripts|bench|resources|stacks|engines|tests|docs)/[\w./-]*\w/?)")
+PATH = re.compile(r"(?:^|[\s(])((?:scripts|commands|checks|settings|bench|resources|stacks|engines|tests|docs)/[\w./-]*\w/?)")
 
 
 def test_every_project_path_shown_exists():
@@ -433,13 +433,13 @@ def test_every_project_path_shown_exists():
         assert (PROJECT_DIR / path).exists(), (page, path)
 
 
-SCRIPT = re.compile(r"(?:python3?|venv/bin/python) ((?:scripts|bench|tests)/\w+\.py)((?: +--?[\w-]+(?: +[^-\s]\S*)?)*)")
+SCRIPT = re.compile(r"(?:python3?|venv/bin/python) ((?:scripts|commands|bench|tests)/\w+\.py)((?: +--?[\w-]+(?: +[^-\s]\S*)?)*)")
 
 
 def test_every_script_shown_takes_the_options_shown():
     invocations = [(page.name, m.group(1), re.findall(r"(--[\w-]+)", m.group(2)))
                    for page in PAGES for snippet in shown(page.read_text()) for m in SCRIPT.finditer(snippet)]
-    assert {script for _, script, _ in invocations} >= {"scripts/check.py", "bench/bench_downloads.py"}
+    assert {script for _, script, _ in invocations} >= {"commands/check.py", "bench/bench_downloads.py"}
     helps = {}
     for page, script, options in invocations:
         if script not in helps:
@@ -670,7 +670,8 @@ def test_the_project_stands_alone():
 
 def test_the_layout_names_every_module_and_page():
     layout = (PROJECT_DIR / "docs/layout.md").read_text()
-    modules = [p for folder in ("stacks", "engines", "scripts", "tests", "bench", "docs") for p in (PROJECT_DIR / folder).iterdir()
+    folders = ("stacks", "engines", "settings", "commands", "checks", "scripts", "tests", "bench", "docs")
+    modules = [p for folder in folders for p in (PROJECT_DIR / folder).iterdir()
                if p.suffix in (".py", ".md") and p.name != "__init__.py"]
     missing = [f"{p.parent.name}/{p.name}" for p in modules if f"`{p.name}`" not in layout]
     assert not missing, missing
@@ -688,7 +689,7 @@ def test_every_third_party_import_is_pinned_in_requirements():
     pinned = {line.split("==")[0].lower().replace("_", "-") for line in
               (PROJECT_DIR / "requirements.txt").read_text().split() if "==" in line}
     assert all("==" in line for line in (PROJECT_DIR / "requirements.txt").read_text().split())
-    local = {p.stem for p in PROJECT_DIR.rglob("*.py") if "venv" not in p.parts} | {"stacks", "engines", "scripts"}
+    local = {p.stem for p in PROJECT_DIR.rglob("*.py") if "venv" not in p.parts} | {"stacks", "engines", "settings", "commands", "checks", "scripts"}
     distributions = importlib.metadata.packages_distributions()
     missing = set()
     for path in PROJECT_DIR.rglob("*.py"):

@@ -15,7 +15,7 @@ import pytest
 
 from harness import PROJECT_DIR, project_copy, stand_in
 
-from scripts import passphrase
+from commands import passphrase
 
 README = (PROJECT_DIR / "README.md").read_text()
 
@@ -59,9 +59,9 @@ def make_command(target: str, stack: str) -> list[str]:
     """What make runs for a target (its last line under `make -n`), as argv of the script."""
     printed = subprocess.run(["make", "-n", "--no-print-directory", target, f"STACK={stack}", "S=web"],
                              cwd=PROJECT_DIR, capture_output=True, text=True, check=True).stdout
-    line = [line for line in printed.splitlines() if "scripts/" in line][-1]
+    line = [line for line in printed.splitlines() if "commands/" in line][-1]
     words = shlex.split(line.lstrip("@"))
-    script = next(w for w in words if w.startswith("scripts/"))
+    script = next(w for w in words if w.startswith("commands/"))
     return [script, *words[words.index(script) + 1:]]
 
 
@@ -78,7 +78,7 @@ def world(tmp_path, monkeypatch):
     def prompts(target: str, **extra: str) -> int:
         """How often running `make TARGET` asked for the passphrase."""
         script, *argv = make_command(target, stack)
-        module = importlib.import_module("scripts." + script[len("scripts/"):-len(".py")])
+        module = importlib.import_module("commands." + script[len("commands/"):-len(".py")])
         accepts = inspect.signature(module.main).parameters
         options = {"interactive": True} if "interactive" in accepts else {}
         if "say" in accepts:
@@ -109,7 +109,7 @@ def test_the_targets_ask_for_the_passphrase_as_the_readme_says(world):
 
 
 def test_the_first_screen_says_what_a_licence_file_holds_and_how_to_start_without_one():
-    from stacks.settings import LICENSE_KEYS
+    from settings import LICENSE_KEYS
     item = first_screen_item("Licences")
     assert all(f"`{key}`" in item for key in LICENSE_KEYS)
     assert "leave both settings out" in item and "Kpow and Flex start" in item
@@ -121,6 +121,6 @@ def test_the_first_screen_says_that_enter_alone_cancels_pulumis_confirmation():
     assert '"Do you want to perform this update?"' in item and "`no` selected" in item
     assert "Enter alone cancels" in item and "`yes`" in item
     # and it is Pulumi's own question: the wrapper passes --yes only without a terminal
-    from scripts.stack import pulumi_steps
+    from commands.stack import pulumi_steps
     assert "--yes" not in pulumi_steps("up", "dev", interactive=True)[-1]
     assert "--yes" in pulumi_steps("down", "dev", interactive=False)[-1]

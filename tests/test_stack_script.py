@@ -1,4 +1,4 @@
-"""scripts/stack.py (what `make up`, `make preview` and `make down` run), with a stand-in
+"""commands/stack.py (what `make up`, `make preview` and `make down` run), with a stand-in
 `pulumi` that records its calls, whether it had input, and the backend it would use."""
 
 import json
@@ -11,7 +11,7 @@ import yaml
 
 from harness import PROJECT_DIR, stand_in
 
-from scripts import stack
+from commands import stack
 
 FAKE_PULUMI = r"""#!/bin/sh
 # what the CLI would use: PULUMI_BACKEND_URL, else the project's backend.url
@@ -66,7 +66,7 @@ def test_no_stack_file_is_committed_and_git_ignores_them():
 def test_first_up_creates_the_stack_in_the_projects_backend_and_refreshes(world):
     project, env, log = world
     assert stack.main(["up", "--project-dir", str(project)], env=env, interactive=False) == 0
-    # what an interrupted run left is looked for first (scripts/recover.py; nothing here)
+    # what an interrupted run left is looked for first (commands/recover.py; nothing here)
     assert calls(log) == ["stack export --stack dev | backend=project", "stack select --create dev | backend=project",
                           "up --stack dev --refresh --yes | backend=project"]
     assert (project / ".pulumi-state").is_dir()
@@ -131,7 +131,7 @@ def test_a_licence_file_that_is_missing_or_incomplete_stops_it_before_the_passph
         "env file (or `pulumi config rm flexLicenseFile`: it starts without a licence)"]
     assert asked == [] and calls(log) == []
     # the program's own check, word for word: one function for both
-    from stacks.settings import license_problem
+    from settings.licences import license_problem
     assert err[0] == "invalid config " + license_problem("kpowLicenseFile", str(incomplete))
     # a complete file, or the setting left out (the placeholder), goes on to pulumi
     incomplete.write_text("".join(f"{key}=x\n" for key in ("LICENSE_ID", "LICENSE_CODE", "LICENSEE",

@@ -13,7 +13,7 @@ What runs is read from the stack itself: its `services` output (every service it
 or the Kubernetes context it ran on) and `namespace`, and for Docker its `dockerHost`
 setting; never from a list of its own. A service is named by its service name or by
 what the engine calls it (`kafka-1`, `schema` or `schema_registry`); a name the stack
-does not run gets one line naming those it does. scripts/workloads.py asks the engine.
+does not run gets one line naming those it does. commands/workloads.py asks the engine.
 
 - ps: every service with its state, health, restarts and the address a client uses (the
   stack's URL for it, else HOST:PORT); what is missing or not as it should be is marked
@@ -39,11 +39,11 @@ from typing import Callable, Mapping, Optional, Sequence
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))  # run as a script or imported
 
-from scripts import passphrase, stack_outputs  # noqa: E402
-from scripts.recover import stack_settings  # noqa: E402
-from scripts.stack import find_pulumi  # noqa: E402
-from scripts.workloads import DockerWorkloads, KubernetesWorkloads, Status, Unreachable, Wanted  # noqa: E402
-from stacks.settings import PROJECT  # noqa: E402
+from commands import passphrase, stack_outputs  # noqa: E402
+from commands.pulumi_cli import find_pulumi  # noqa: E402
+from commands.recover import stack_settings  # noqa: E402
+from commands.workloads import DockerWorkloads, KubernetesWorkloads, Status, Unreachable, Wanted  # noqa: E402
+from settings import PROJECT  # noqa: E402
 
 LINES = 100  # of a log, before following it
 COLUMNS = ("SERVICE", "STACK", "STATE", "HEALTH", "RESTARTS", "ADDRESS")
@@ -208,5 +208,5 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
 
 
 if __name__ == "__main__":
-    from scripts import entry
+    from commands import entry
     entry.run(main)

@@ -1,5 +1,5 @@
 """A stack's services on the engine that runs them, for `make ps`, `make logs`,
-`make restart` and `make shell` (scripts/daytoday.py): the same four questions, asked
+`make restart` and `make shell` (commands/daytoday.py): the same four questions, asked
 of a Docker engine with the docker CLI or of a Kubernetes namespace with kubectl.
 
 - Docker: the containers labelled `dev.factorhouse.local.stack=<project>/<stack>` (as
@@ -27,18 +27,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
-from scripts import recover, wait_healthy
+from commands import recover
+from commands.recover import run_captured as _run
+from scripts import wait_healthy
 from scripts.dockerenv import docker_cli, docker_env
-from scripts.recover import run_captured as _run
+from settings import PROJECT
 from stacks.service import HealthCheck
-from stacks.settings import PROJECT
 
 DOCKER_LABEL = recover.LABEL  # as engines/docker.py labels containers
 KUBERNETES_NAME = "app.kubernetes.io/name"  # as engines/kubernetes.py labels pods
 KUBERNETES_PART_OF = f"app.kubernetes.io/part-of={PROJECT}"
 STOP_SECONDS = 30  # a container's time to stop cleanly, as on destroy (engines/docker.py) and on Kubernetes
 START_SECONDS = 1200  # how long a new pod may take, as `make up` waits (engines/kubernetes.py)
-WAIT_HEALTHY = Path(__file__).resolve().parent / "wait_healthy.py"
+WAIT_HEALTHY = Path(__file__).resolve().parent.parent / "scripts" / "wait_healthy.py"
 # a shell inside the service: the image's own bash, else its sh
 SHELL = ["/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; fi; exec sh"]
 
