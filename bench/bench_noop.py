@@ -6,10 +6,10 @@ without the Pulumi CLI (docs/benchmarks.md, "A make up with nothing to change").
 
 1. The program under Pulumi's mocks (tests/harness.py), per number of stacks: the floor
    of one engine pass of `pulumi preview` or `pulumi up` (each runs the program once).
-2. The no-op check alone (scripts/noop.py `check`) against the Docker engine, with N
+2. The no-op check alone (commands/noop.py `check`) against the Docker engine, with N
    containers labelled as the program labels a stack's (stand-ins on the local busybox
    image), and the record of an `up`.
-3. The wrapper itself (`scripts/stack.py up`, a new Python process, as `make up` starts
+3. The wrapper itself (`commands/stack.py up`, a new Python process, as `make up` starts
    it) with a stand-in `pulumi` that answers at once: today's path (`--refresh`: recovery's
    export, select, up) against the no-op path, and how many pulumi commands each starts
    (each costs the real CLI 0.5-1 s before it does anything).
@@ -46,7 +46,8 @@ STACK_CHOICES = {
                                                             "lineage", "redis", "clickhouse", "starrocks"]),
                                      "catalog": "hive", "profile": "lite"},
 }
-COPIED = ("Pulumi.yaml", "__main__.py", "requirements.txt", "stacks", "engines", "scripts", "resources")
+COPIED = ("Pulumi.yaml", "__main__.py", "requirements.txt", "settings", "stacks", "engines", "scripts", "commands",
+          "resources")
 FAKE_PULUMI = r"""#!/bin/sh
 echo "$*" >> "$CALLS"
 case "$1" in
@@ -123,7 +124,7 @@ class Scratch:
         up` (or instead of it), and all pulumi commands started."""
         self.calls.unlink(missing_ok=True)
         started = time.monotonic()
-        subprocess.run([sys.executable, str(self.project / "scripts" / "stack.py"), "up", "--stack", self.stack,
+        subprocess.run([sys.executable, str(self.project / "commands" / "stack.py"), "up", "--stack", self.stack,
                         "--project-dir", str(self.project), *args], env=self.env, cwd=self.project,
                        stdin=subprocess.DEVNULL, capture_output=True, check=True)
         seconds = time.monotonic() - started
@@ -155,7 +156,7 @@ def main() -> int:
             print(f"  {label}: {count} resources, {spread(times)} (imports {spread(imports)})")
     scratch = Scratch(args.containers)
     try:
-        from scripts import noop
+        from commands import noop
         today = [scratch.wrapper("--refresh") for _ in range(args.runs)]
         record = noop.read_record(scratch.project, scratch.stack)
         assert record and len(record["engine"]["containers"]) == args.containers, "no record of the up"

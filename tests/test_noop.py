@@ -1,9 +1,9 @@
-"""scripts/noop.py, how `make up` knows there is nothing to do: each kind of drift on a
+"""commands/noop.py, how `make up` knows there is nothing to do: each kind of drift on a
 real Docker engine (containers labelled as engines/docker.py labels them) and on a
 Kubernetes namespace (a stand-in kubectl) is found, and nothing that changed is skipped
 (a setting, a file of the project, an image tag, the downloads manifest, the program, a
 licence file, the environment, the CLI, the state changed by hand, followLatest). Then
-scripts/stack.py with a stand-in pulumi: which pulumi commands each case runs. The tests
+commands/stack.py with a stand-in pulumi: which pulumi commands each case runs. The tests
 look only at containers and images they made (names of their own)."""
 
 import json
@@ -17,7 +17,7 @@ import pytest
 from engine import docker, engine_problem, need
 from harness import project_copy, stand_in
 
-from scripts import noop, stack
+from commands import noop, stack
 
 STATE = ".pulumi-state/.pulumi/stacks/factorhouse-local/{stack}.json"
 
@@ -372,7 +372,7 @@ def test_on_kubernetes_the_kubeconfig_is_an_input(cluster):
     assert check() == noop.Verdict("up")
 
 
-# -- make up (scripts/stack.py) with a stand-in pulumi -------------------------------------
+# -- make up (commands/stack.py) with a stand-in pulumi -------------------------------------
 
 FAKE_PULUMI = r"""#!/bin/sh
 echo "$*" >> "$CALLS"

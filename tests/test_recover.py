@@ -1,4 +1,4 @@
-"""scripts/recover.py, what `make up`, `make preview` and `make down` run first: a
+"""commands/recover.py, what `make up`, `make preview` and `make down` run first: a
 stack state with a pending create (in Pulumi's export format, served by a stand-in
 `pulumi`) and containers on a real Docker engine, locks of ended and running processes.
 The tests look only at containers and networks they made (names of their own)."""
@@ -16,7 +16,7 @@ import pytest
 from engine import docker
 from harness import stand_in
 
-from scripts import recover, stack
+from commands import recover, stack
 
 CONTAINER = "docker:index/container:Container"
 NETWORK = "docker:index/network:Network"

@@ -1,6 +1,6 @@
 """Whether `make up` has anything to do, told without running the Pulumi engine.
 
-After every `pulumi up` that succeeded, scripts/stack.py records in the stack's own folder
+After every `pulumi up` that succeeded, commands/stack.py records in the stack's own folder
 (`.work/<stack>/last-up.json`) three things: a digest of everything the program's plan
 depends on (`inputs`), a digest of the state the up left (`state`), and what the engine
 held afterwards (`engine`: each container's id, state, health, changeable settings and
@@ -25,7 +25,7 @@ licence files), the environment the program, the CLI and the providers read
 (ENVIRONMENT), the kubeconfig on engine kubernetes, the Pulumi CLI's executable (path,
 size, time) and the versions of the Pulumi packages (which pin the providers' plugins).
 The record holds digests, ids and names only: never a setting's value or a secret.
-Standard library and PyYAML only (through scripts.recover).
+Standard library and PyYAML only (through commands.recover).
 """
 
 from __future__ import annotations
@@ -40,13 +40,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Mapping, Optional
 
-from scripts.recover import CONTAINER, LABEL, _name, lock_files, run_captured, stack_settings
-from scripts.workloads import DOCKER_LABEL, KUBERNETES_PART_OF, DockerWorkloads
-from stacks.settings import PROJECT, default_namespace, stack_label
+from commands.recover import CONTAINER, LABEL, _name, lock_files, run_captured, stack_settings
+from commands.workloads import DOCKER_LABEL, KUBERNETES_PART_OF, DockerWorkloads
+from settings import PROJECT, default_namespace, stack_label
 
 RECORD = "last-up.json"
 # the project's files the program (and its steps) read; resources/ holds the downloads manifest
-SOURCES = ("Pulumi.yaml", "__main__.py", "requirements.txt", "stacks", "engines", "scripts", "resources")
+SOURCES = ("Pulumi.yaml", "__main__.py", "requirements.txt", "settings", "stacks", "engines", "scripts",
+           "resources")
 # what the program, the CLI and the providers read from the environment
 ENVIRONMENT = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONFIG",
                "KUBECONFIG", "PULUMI_BACKEND_URL", "PULUMI_HOME", "XDG_CACHE_HOME", "HOME")
