@@ -32,9 +32,9 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from settings import Settings, kubernetes_stack_label
 from stacks.platform import Deployed, Wait
 from stacks.service import Service, is_credential
-from stacks.settings import Settings, kubernetes_stack_label
 
 from .images import Image, Images, is_latest
 from .reach import Identity
@@ -64,6 +64,25 @@ def template_digest(template: pulumi.Input) -> pulumi.Output[str]:
     it resolved, in a fixed order: it changes with the template, and nothing else."""
     return pulumi.Output.from_input(template).apply(
         lambda resolved: hashlib.sha256(json.dumps(resolved, default=vars, sort_keys=True).encode()).hexdigest()[:16])
+
+
+def server_identity(kind: str, name: str, uid: pulumi.Output, *parts: pulumi.Input[str]) -> pulumi.Output[str]:
+    """An object's identity: its `metadata.uid` (which the API server gives it when it is
+    made), then `parts`, joined by '/'. In a preview, an object about to be made has no uid:
+    the provider hands back the object as the program wrote it (pulumi-kubernetes' Create
+    and Update with `preview: true`, docs/engine.md "Previews"), so the program sees a known
+    `None`. The identity is then unknown, as the uid is: what depends on it shows as "to
+    be decided" rather than a value the update will not give. After an update the uid is
+    always there; its absence then is a provider's fault, named in one line."""
+    def join(values: list) -> str:
+        uid, *rest = values
+        if not uid:
+            if pulumi.runtime.is_dry_run():
+                return pulumi.UNKNOWN
+            raise pulumi.RunError(f"the Kubernetes API server gave {kind} {name} no metadata.uid; "
+                                  f"run `make up` again, and report it if it stays")
+        return "/".join([uid, *rest])
+    return pulumi.Output.all(uid, *parts).apply(join)
 
 
 def _key(index: int, target: str) -> str:
@@ -324,7 +343,7 @@ class KubernetesEngine:
         # made anew: a new Deployment (its uid) or a new pod template from the program (a
         # new revision of its pod); not the generation, which `make restart` (`kubectl
         # rollout restart`) moves too while the service keeps its data and settings
-        identity = pulumi.Output.all(deployment.metadata.uid, template_digest(pod)).apply("/".join)
+        identity = server_identity("Deployment", service.name, deployment.metadata.uid, template_digest(pod))
         return Deployed(service.name, identity, service.name, waits)
 
     def _name_service(self, service: Service, labels: dict[str, str], selector: dict[str, str],
@@ -360,4 +379,5 @@ class KubernetesEngine:
             opts=self._opts(parent, depends_on=depends_on, delete_before_replace=True),
         )
         done = Wait((job,))
-        return Deployed(service.name, job.metadata.uid, service.name, {"started": done, "completed": done})
+        return Deployed(service.name, server_identity("Job", service.name, job.metadata.uid), service.name,
+                        {"started": done, "completed": done})

@@ -10,7 +10,7 @@ from .metadata import MetadataStack
 from .pinot import PinotStack
 from .redis import RedisStack
 from .platform import Engine, Platform
-from .settings import Settings
+from settings import Settings
 from .stores import ClickHouseStack, StarRocksStack
 from .telemetry import TelemetryStack
 

@@ -19,7 +19,7 @@ from .kafka import bootstrap_servers
 from .metastore import THRIFT_PORT, WAREHOUSE_BUCKET
 from .platform import Platform
 from .service import File, HealthCheck, ImageBuild, Service
-from .settings import RESOURCES, Settings
+from settings import RESOURCES, Settings
 
 DB = "omt-db"
 ES = "omt-es"

@@ -1,5 +1,5 @@
 """Local servers that answer as the metadata stack's services do, for the tests of
-scripts/questions_metadata.py and resources/metadata/omt.py (each with failing variants):
+checks/metadata.py and resources/metadata/omt.py (each with failing variants):
 
 - OpenMetadata's server (its REST API reference): GET /api/v1/system/version ->
   {"version", "revision", "timestamp"} without a login; POST /api/v1/users/login

@@ -442,7 +442,7 @@ def test_the_storage_class_is_the_one_asked_for():
     ({"engine": "nomad"}, "engine", ["'nomad'", "docker, kubernetes"]),
 ])
 def test_a_setting_of_the_other_engine_or_a_bad_one_is_refused(config, key, words):
-    from stacks.settings import SettingsError
+    from settings import SettingsError
     with pytest.raises(SettingsError) as caught:
         run_program(config)
     message = str(caught.value)
@@ -575,7 +575,7 @@ def test_images_are_built_for_the_nodes_platform():
     ({"createNamespace": "maybe"}, "createNamespace", ["true or false"]),
 ])
 def test_settings_refused_on_a_cluster(extra, key, words):
-    from stacks.settings import SettingsError
+    from settings import SettingsError
     with pytest.raises(SettingsError) as caught:
         run_program({**K8S, **extra})
     message = str(caught.value)
@@ -585,7 +585,7 @@ def test_settings_refused_on_a_cluster(extra, key, words):
 
 
 def test_a_claims_stack_label_is_a_valid_label_value_for_any_stack_name():
-    from stacks.settings import kubernetes_stack_label
+    from settings import kubernetes_stack_label
     value = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")  # Kubernetes' rule, at most 63
     assert kubernetes_stack_label("dev") == "factorhouse-local.dev"
     assert kubernetes_stack_label("alice.k8s_1") == "factorhouse-local.alice.k8s_1"

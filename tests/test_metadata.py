@@ -19,7 +19,7 @@ import pytest
 from engine import docker, free_port
 from fake_metadata import OpenMetadata
 from harness import CONTAINER, PROJECT_DIR, run_program
-from stacks.settings import STACKS, SettingsError
+from settings import STACKS, SettingsError
 from test_kubernetes import (CLAIM, JOB, PASSWORDS, SECRET, VERSIONS, Pods, assert_valid, kubernetes_view, manifests,
                              same_dependencies)
 from test_stores import docker_view_as_probes

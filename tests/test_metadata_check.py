@@ -1,4 +1,4 @@
-"""`make check`'s questions of the metadata stack (scripts/questions_metadata.py), each
+"""`make check`'s questions of the metadata stack (checks/metadata.py), each
 against a local server that answers as the real one does and one that does not; the
 database's login against a real Postgres (tests/realservers.py)."""
 
@@ -12,7 +12,8 @@ import pytest
 import fake_metadata as fake
 import realservers
 from test_check import later, point, rows, running
-from scripts import check, questions, questions_metadata  # noqa: F401 (the questions are registered)
+import checks
+from commands import check
 
 STACKS = {"stacks": json.dumps(["kpow", "analytics", "metadata"])}
 
@@ -21,7 +22,7 @@ def test_every_metadata_service_has_its_question_and_the_outputs_it_reads_are_ex
     from harness import run_program
     outputs = run_program(STACKS).outputs
     for name in ("omt-db", "omt-es", "omt-migrate", "omt-server", "omt-setup", "omt-ingestion"):
-        q = questions.question_for(name, outputs)
+        q = checks.question_for(name, outputs)
         assert q is not None and q.key == name, name
     assert outputs["openmetadataServices"] == {"kafka": "messagingServices", "postgres": "databaseServices",
                                                "iceberg": "databaseServices"}

@@ -1,6 +1,4 @@
-"""`make check`'s questions of the metadata stack (docs/check.md, "Metadata"): one
-self-contained block, registered with scripts/questions.py's `@question` when imported
-(scripts/check.py imports it).
+"""The metadata stack's questions (stacks/metadata.py; docs/check.md, "Metadata"):
 
 - omt-server: its version (GET /api/v1/system/version, which needs no login) and the
   admin port's Dropwizard health checks (GET /healthcheck: every check healthy, 500 when
@@ -19,7 +17,7 @@ from __future__ import annotations
 
 import base64
 
-from scripts.questions import Failed, Target, _postgres, http, json_of, question
+from .plumbing import Failed, Target, http, json_of, postgres_row, question
 
 
 def _version(t: Target) -> str:
@@ -91,7 +89,7 @@ def omt_es(t: Target) -> str:
 
 @question("omt-db", asks="user omt_user logs in to database omt_db at {address}")
 def omt_db(t: Target) -> str:
-    user, database = _postgres(
+    user, database = postgres_row(
         t, t.output("openmetadataDbDsn"), "SELECT current_user, current_database()",
         "OpenMetadata's Postgres keeps the password its data volume was first made with: set openmetadataDbPassword "
         "back, or change it in Postgres (ALTER USER omt_user PASSWORD ...)")
