@@ -240,9 +240,18 @@ def setup_service(platform: Platform, image: ImageBuild, database_id: pulumi.Inp
     )
 
 
-AIRFLOW_HEALTH = ("import json, sys, urllib.request; "
-                  "h = json.load(urllib.request.urlopen('http://localhost:8080/health', timeout=5)); "
-                  "sys.exit(0 if all(h[k]['status'] == 'healthy' for k in ('metadatabase', 'scheduler')) else 1)")
+# The ingestion image of OpenMetadata 1.11.4 runs Airflow 3.1: its API server's health is
+# GET /api/v2/monitor/health (no login); Airflow 2's /health answers 404 there.
+AIRFLOW_HEALTH_PATH = "/api/v2/monitor/health"
+
+
+def airflow_health(base: str = "http://localhost:8080") -> str:
+    """omt-ingestion's health check (python3 -c): exit 0 when Airflow's metadata database
+    and scheduler are healthy, 1 otherwise (an error answer or no answer raises)."""
+    return ("import json, sys, urllib.request; "
+            f"h = json.load(urllib.request.urlopen('{base}{AIRFLOW_HEALTH_PATH}', timeout=5)); "
+            "sys.exit(0 if all((h.get(k) or {}).get('status') == 'healthy' for k in ('metadatabase', 'scheduler')) "
+            "else 1)")
 
 
 def ingestion_service(s: Settings, image: ImageBuild) -> Service:
@@ -275,7 +284,7 @@ def ingestion_service(s: Settings, image: ImageBuild) -> Service:
         data=(("omt-ingestion-dags", "/opt/airflow/dags"),
               ("omt-ingestion-dag-configs", "/opt/airflow/dag_generated_configs")),
         data_group=0,
-        healthcheck=HealthCheck(("CMD", "python3", "-c", AIRFLOW_HEALTH), interval=10, timeout=5, retries=30,
+        healthcheck=HealthCheck(("CMD", "python3", "-c", airflow_health()), interval=10, timeout=5, retries=30,
                                 start_period=30),
         depends_on={ES: "healthy", DB: "healthy", SERVER: "healthy", SETUP: "completed"},
     )

@@ -10,8 +10,13 @@ checks/metadata.py and resources/metadata/omt.py (each with failing variants):
   both with a Bearer token (401 without). Its admin port: GET /healthcheck, Dropwizard's
   {name: {"healthy", "message"?, "duration", "timestamp"}}, 500 when one is unhealthy.
 - Elasticsearch: GET /_cluster/health -> {"cluster_name", "status", "number_of_nodes", ...}.
-- Airflow 2's webserver: GET /health -> {"metadatabase": {"status"}, "scheduler":
-  {"status", "latest_scheduler_heartbeat"}}.
+- Airflow 3.1 (the ingestion image of OpenMetadata 1.11.4 runs 3.1.x: openmetadata-ingestion
+  1.11.4 pins apache-airflow 3.1.5 "as the ingestion container"): its API server answers
+  GET /api/v2/monitor/health without a login (airflow-core's routes/public/monitor.py and
+  api/common/airflow_health.py) -> {"metadatabase": {"status"}, "scheduler": {"status",
+  "latest_scheduler_heartbeat"}, "triggerer": {...}, "dag_processor": {...}}, each status
+  "healthy", "unhealthy" or (triggerer, dag processor never started) null; Airflow 2's
+  GET /health answers 404 {"error": "Moved in Airflow 3. ..."} (core_api/app.py).
 """
 
 from __future__ import annotations
@@ -99,13 +104,20 @@ class Elasticsearch(FakeService):
 
 
 class Airflow(FakeService):
-    def __init__(self, scheduler: str = "healthy"):
-        self.scheduler = scheduler
+    """Airflow 3.1's API server (port 8080 in the image). metadatabase: "healthy", or
+    "unhealthy" when its queries fail (then the scheduler is "unhealthy" too)."""
+
+    def __init__(self, scheduler: str = "healthy", metadatabase: str = "healthy"):
+        self.scheduler, self.metadatabase = scheduler, metadatabase
         super().__init__()
 
     def answer(self, method, path, headers, body):
+        beat = "2026-01-01T00:00:00+00:00"
+        if path == "/api/v2/monitor/health" and method == "GET":
+            return _json(200, {"metadatabase": {"status": self.metadatabase},
+                               "scheduler": {"status": self.scheduler, "latest_scheduler_heartbeat": beat},
+                               "triggerer": {"status": None, "latest_triggerer_heartbeat": None},
+                               "dag_processor": {"status": "healthy", "latest_dag_processor_heartbeat": beat}})
         if path == "/health":
-            return _json(200, {"metadatabase": {"status": "healthy"},
-                               "scheduler": {"status": self.scheduler,
-                                             "latest_scheduler_heartbeat": "2026-01-01T00:00:00+00:00"}})
+            return _json(404, {"error": "Moved in Airflow 3. Please change config to check `/api/v2/monitor/health`"})
         return _json(404, {"detail": "Not Found"})

@@ -17,7 +17,7 @@ import uuid
 import pytest
 
 from engine import docker, free_port
-from fake_metadata import OpenMetadata
+from fake_metadata import Airflow as FakeAirflow, OpenMetadata
 from harness import CONTAINER, PROJECT_DIR, run_program
 from settings import STACKS, SettingsError
 from test_kubernetes import (CLAIM, JOB, PASSWORDS, SECRET, VERSIONS, Pods, assert_valid, kubernetes_view, manifests,
@@ -145,10 +145,27 @@ def test_the_ingestion(alone):
         assert alone.waits_until_healthy(ingestion, name), name
     assert "omt-setup" in alone.depends_on(ingestion)
     check = ingestion["healthcheck"]["tests"]
-    assert check[:3] == ["CMD", "python3", "-c"] and "/health" in check[3] and "scheduler" in check[3]
+    assert check[:3] == ["CMD", "python3", "-c"] and "http://localhost:8080/api/v2/monitor/health" in check[3]
     # built here, on OpenMetadata's ingestion image
     assert alone.image_chain("omt-ingestion") == ["build-omt-ingestion",
                                                   "docker.getcollate.io/openmetadata/ingestion:1.11.4"]
+
+
+@pytest.mark.parametrize("scheduler, metadatabase, healthy", [
+    ("healthy", "healthy", True), ("unhealthy", "healthy", False), ("unhealthy", "unhealthy", False)])
+def test_the_ingestions_health_check_asks_airflow_3s_api_server(alone, scheduler, metadatabase, healthy):
+    """The container's own check, run as is against a stand-in of Airflow 3.1 (the
+    ingestion image's): /api/v2/monitor/health; Airflow 2's /health is a 404 there."""
+    script = alone.container("omt-ingestion")["healthcheck"]["tests"][3]
+    server = FakeAirflow(scheduler=scheduler, metadatabase=metadatabase)
+    try:
+        here = script.replace("http://localhost:8080", f"http://{server.address}")
+        done = subprocess.run([sys.executable, "-c", here], capture_output=True, timeout=30)
+        assert done.returncode == (0 if healthy else 1), done.stderr
+        old = script.replace("http://localhost:8080/api/v2/monitor/health", f"http://{server.address}/health")
+        assert subprocess.run([sys.executable, "-c", old], capture_output=True, timeout=30).returncode != 0
+    finally:
+        server.close()
 
 
 def test_airflow_moves_off_8080_only_beside_the_seeds_spark():
