@@ -185,8 +185,10 @@ def _catalogued(s: Settings, secrets: dict[str, str], schema_user: str) -> list[
             "name": "kafka", "serviceType": "Kafka",
             "connection": {"config": {
                 "type": "Kafka", "bootstrapServers": bootstrap_servers(s.lite), "schemaRegistryURL": "http://schema:8081",
-                "schemaRegistryConfig": {"basic.auth.credentials.source": "USER_INFO",
-                                         "basic.auth.user.info": f"{schema_user}:{secrets['schema']}"}}}}})
+                # the connection's own secret field, which the ingestion hands the registry
+                # client as basic.auth.user.info (that client refuses any key it does not
+                # know, basic.auth.credentials.source among them)
+                "basicAuthUserInfo": f"{schema_user}:{secrets['schema']}"}}}})
     if s.runs("analytics"):
         out.append(_postgres("postgres", "postgres", "factorhouse", "db_user", secrets["postgres"]))
         files = {"type": {"awsAccessKeyId": s.minio_user, "awsSecretAccessKey": secrets["minio"],
@@ -196,7 +198,11 @@ def _catalogued(s: Settings, secrets: dict[str, str], schema_user: str) -> list[
                                                        "fileSystem": files},
                        "warehouseLocation": f"s3a://{WAREHOUSE_BUCKET}/"}
         else:
-            catalog = {"name": "demo", "connection": {"uri": "http://rest:8181", "fileSystem": files},
+            # a REST catalog's connection differs from a Hive one's only by keys that Hive's
+            # lacks: with just uri and fileSystem, the server and the ingestion both read it
+            # as Hive (they try Hive first); an empty OAuth2 credential (no secret: none is
+            # sent) makes it REST
+            catalog = {"name": "demo", "connection": {"uri": "http://rest:8181", "credential": {}, "fileSystem": files},
                        "warehouseLocation": "s3://warehouse/"}
         out.append({"kind": "databaseServices", "body": {
             "name": "iceberg", "serviceType": "Iceberg",
