@@ -5,7 +5,8 @@ checks/metadata.py and resources/metadata/omt.py (each with failing variants):
   {"version", "revision", "timestamp"} without a login; POST /api/v1/users/login
   {"email", "password": base64} -> {"accessToken", "tokenType": "Bearer", ...}, 401
   {"code", "message"} for a wrong password; PUT /api/v1/users/changePassword
-  {"username", "oldPassword", "newPassword", "confirmPassword", "requestType": "SELF"};
+  {"username", "oldPassword", "newPassword", "confirmPassword", "requestType": "SELF"} (the
+  caller's own password when SELF, the token's user) -> 200 "Password Updated Successfully";
   PUT /api/v1/services/KIND (create or update) and GET /api/v1/services/KIND/name/NAME,
   both with a Bearer token (401 without). A PUT's connection is checked as 1.11.4's
   connection schemas do (openmetadata-spec's entity/services/connections/...: each object
@@ -30,7 +31,7 @@ import base64
 import json
 import uuid
 
-from fakeservices import FakeService, _json
+from fakeservices import FakeService, _json, _text
 
 
 # 1.11.4's connection schemas, in brief: (required keys, every key allowed); each object
@@ -138,7 +139,8 @@ class OpenMetadata(FakeService):
             if request.get("oldPassword") != self.password or request["newPassword"] != request["confirmPassword"]:
                 return _json(400, {"code": 400, "message": "Old Password is not correct"})
             self.password = request["newPassword"]
-            return _json(200, {"name": "admin"})
+            # UserResource.changeUserPassword answers a bare sentence, not the user
+            return _text(200, "Password Updated Successfully", "application/json")
         if path.startswith("/api/v1/services/"):
             if not self._authorized(headers):
                 return denied
