@@ -65,6 +65,9 @@ def published_ports(docker: recover.Docker, stack: str) -> dict[int, str]:
         raise NothingToTunnel(f"stack {stack} has no containers on the Docker engine at "
                               f"{docker.env.get('DOCKER_HOST')}: `make up STACK={stack}` first")
     found = docker("inspect", "--format", "{{json .HostConfig.PortBindings}}", *names)
+    if found.returncode != 0 and not found.stdout.strip():  # not "no ports": the engine failed
+        raise NothingToTunnel(f"docker could not inspect stack {stack}'s containers "
+                              f"({(found.stderr.strip().splitlines() or ['?'])[-1]})")
     ports: dict[int, str] = {}
     for line in found.stdout.splitlines():
         for bindings in (json.loads(line) or {}).values():

@@ -46,7 +46,7 @@ def test_a_dead_address_stops_with_one_line_naming_it(host):
             or "cannot connect" in message.lower()), message
 
 
-def test_a_cluster_that_does_not_answer_stops_at_once(tmp_path, monkeypatch):
+def test_a_cluster_that_does_not_answer_is_one_line_naming_the_context(tmp_path, monkeypatch):
     bin_dir = stand_in(tmp_path, "kubectl", "#!/bin/sh\necho 'W1130 warning: something' >&2\n"
                                             "echo 'The connection to the server 127.0.0.1:6443 was refused' >&2\nexit 1\n")
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")

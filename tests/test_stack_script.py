@@ -92,7 +92,7 @@ def test_a_backend_url_from_the_environment_is_kept(world):
     assert not (project / ".pulumi-state").exists()
 
 
-def test_without_a_terminal_or_passphrase_it_stops_at_once_in_one_line(world, capsys):
+def test_without_a_terminal_or_passphrase_it_stops_before_any_pulumi_in_one_line(world, capsys):
     project, env, log = world
     del env["PULUMI_CONFIG_PASSPHRASE"]
     assert stack.main(["up", "--project-dir", str(project)], env=env, interactive=False) == 2

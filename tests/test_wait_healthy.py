@@ -58,7 +58,7 @@ def test_fails_naming_the_service_its_last_check_and_how_to_read_its_log_then_pa
     assert passed.stdout.startswith(f"{container} is healthy")
 
 
-def test_a_stopped_container_fails_at_once(container):
+def test_a_stopped_container_fails_naming_its_exit_code(container):
     docker("stop", "-t", "0", container, check=True)
     failed = gate(container, timeout=60)
     assert failed.returncode == 1
