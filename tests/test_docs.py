@@ -623,6 +623,29 @@ def test_the_check_benchmark_runs_and_reports_both_ways():
     assert re.search(r"^at the same time \(make check\): [\d.]+ s", result.stdout, re.M), result.stdout
 
 
+# --- commands.md: every command's failure paths, each with its test ---------------------
+
+COMMANDS_DOC = (PROJECT_DIR / "docs/commands.md").read_text()
+
+
+def test_every_failure_path_of_every_command_names_tests_that_exist():
+    makefile = (PROJECT_DIR / "Makefile").read_text()
+    # the user's commands: the targets that run one of scripts/ (install, help and test aside)
+    targets = {t for t, recipe in re.findall(r"^([a-z-]+):[^\n]*\n((?:\t[^\n]*\n)+)", makefile, re.M)
+               if "scripts/" in recipe}
+    assert {"up", "preview", "down", "check", "ps", "logs", "restart", "shell", "drop-data", "tunnel"} <= targets
+    headings = re.findall(r"^## (.+)$", COMMANDS_DOC, re.M)
+    covered = {t for h in headings for t in re.findall(r"`make ([a-z-]+)`", h)}
+    assert covered == targets, covered ^ targets
+    rows = re.findall(r"^\| (?!failure path|---)(.+?) \| (.+?) \| (.+) \|$", COMMANDS_DOC, re.M)
+    assert len(rows) >= 40
+    for path, seen, tests in rows:
+        named = re.findall(r"`(tests/test_\w+\.py)::(test_\w+)`", tests)
+        assert named, path
+        for file, test in named:
+            assert re.search(rf"^def {test}\(", (PROJECT_DIR / file).read_text(), re.M), (path, file, test)
+
+
 # --- services.md --------------------------------------------------------------------------
 
 SERVICES_DOC = (PROJECT_DIR / "docs/services.md").read_text()
