@@ -26,6 +26,9 @@ are deleted, so another stack's data never is, whatever its prefix (none include
 Runs with the project's virtualenv (it reads the stack's settings as scripts/recover.py
 does). Exit status: 0 deleted (or nothing to delete), 1 declined or a deletion failed,
 2 refused.
+
+Its failure paths (a "no" at a prompt, a failed step, an engine or cluster that does not
+answer), what the user sees of each, and the test that holds it: docs/commands.md.
 """
 
 from __future__ import annotations

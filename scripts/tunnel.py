@@ -17,6 +17,9 @@ The server to log in to is the `dockerHost`'s (`ssh://USER@HOST[:PORT]`; for
 `tcp://HOST:PORT`, HOST), or --ssh. Prints the command on stdout and nothing else there,
 so `$(make -s tunnel STACK=alice)` runs it; what it covers goes to stderr. Exit status 2,
 with one line, when there is nothing to tunnel.
+
+Its failure paths (a "no" at a prompt, a failed step, an engine or cluster that does not
+answer), what the user sees of each, and the test that holds it: docs/commands.md.
 """
 
 from __future__ import annotations
