@@ -191,7 +191,8 @@ def image_failure(pod: dict, status: dict, events: list[dict], setting: str) -> 
     reason = waiting.get("reason", "")
     image = status.get("image") or next((c.get("image") for c in pod["spec"]["containers"]
                                          if c["name"] == status.get("name")), "?")
-    where = f"set {setting} to an image that exists" if setting else "check the image's name and registry"
+    where = (f"set {setting} to an image that exists" if setting else "check the image's name and registry") + \
+        ", then run `make up` again"
     if reason == "InvalidImageName":
         return f"image {image} is not a valid image name ({_short(waiting.get('message', ''))}); {where}"
     if reason not in ("ErrImagePull", "ImagePullBackOff"):
@@ -201,11 +202,11 @@ def image_failure(pod: dict, status: dict, events: list[dict], setting: str) -> 
     said = [waiting.get("message", "")] + [e.get("message", "") for e in events
                                            if e.get("reason") == "Failed" and image in e.get("message", "")]
     for message in reversed(said):
+        if IMAGE_DENIED.search(message):  # a registry may say so of a repository it does not have, too
+            return (f"image {image} may not be pulled: the registry refused it, it does not exist there or needs a "
+                    f"login ({_short(message)}); give the cluster's nodes access to the registry, or {where}")
         if IMAGE_MISSING.search(message):
             return f"image {image}: not found in its registry ({_short(message)}); {where}"
-        if IMAGE_DENIED.search(message):
-            return (f"image {image} may not be pulled: the registry refused it ({_short(message)}); give the "
-                    f"cluster's nodes access to the registry (imageRegistry), or {where}")
     return None  # a pull that may still work: a timeout, a registry busy
 
 
