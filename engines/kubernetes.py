@@ -236,7 +236,7 @@ class KubernetesEngine:
             return {}
         run = k8s.core.v1.ExecActionArgs(command=probe_command(check.test))
         return {
-            # until it first passes: every second, for as long as `pulumi up` waits
+            # until it first passes: every second, for as long as the workload's gate waits
             "startup_probe": k8s.core.v1.ProbeArgs(
                 exec_=run, period_seconds=STARTUP_PERIOD, timeout_seconds=max(1, check.timeout),
                 failure_threshold=max(check.wait_timeout, START_SECONDS) // STARTUP_PERIOD),

@@ -6,10 +6,10 @@ within seconds of a cause that waiting will not heal.
     wait_workload.py --context C --namespace N [--timeout S] [--pace S]
                      [--image-setting KEY] (deployment|job) NAME
 
-Every `--pace` seconds (default 1) it reads, with `kubectl --context C --namespace N get
-... -o json`, the workload, its ReplicaSets and pods (by the label
-app.kubernetes.io/name=NAME), the namespace's claims and events, as the API server gives
-them, and decides:
+Every `--pace` seconds (default 1) it reads, in one `kubectl --context C --namespace N get
+... -o json`, the namespace's workloads of that kind, ReplicaSets, pods, claims and events,
+as the API server gives them; the workload's are those labelled
+app.kubernetes.io/name=NAME. It decides:
 
 - done: a Deployment whose controller saw its last change and whose pods are all of it
   and available (as `kubectl rollout status` decides), a Job with condition Complete;
@@ -73,6 +73,10 @@ class Unreachable(Exception):
     the deadline."""
 
 
+class Forbidden(Exception):
+    """The user may not read what the gate reads: no wait will change that."""
+
+
 @dataclass
 class Look:
     """What one look at the namespace found."""
@@ -103,6 +107,8 @@ class Kubectl:
 
     def items(self, *args: str) -> list[dict]:
         result = self("get", *args, "--output", "json")
+        if result.returncode != 0 and "forbidden" in result.stderr.lower():
+            raise Forbidden(" ".join(result.stderr.split())[-300:])
         if result.returncode != 0:
             raise Unreachable(" ".join(result.stderr.split())[-300:] or f"kubectl exited {result.returncode}")
         return json.loads(result.stdout).get("items", [])
@@ -113,18 +119,19 @@ class Kubectl:
 
 
 def look(kubectl: Kubectl, kind: str, name: str) -> Look:
+    """One look, one kubectl call (a gate per workload, every second: one process each)."""
     kinds = "deployments,replicasets,pods" if kind == "deployment" else "jobs,pods"
     found = Look(None)
-    for item in kubectl.items(kinds, "--selector", f"{NAME_LABEL}={name}"):
+    for item in kubectl.items(f"{kinds},persistentvolumeclaims,events"):
+        mine = ((item.get("metadata") or {}).get("labels") or {}).get(NAME_LABEL) == name
         if item.get("kind") in ("Deployment", "Job"):
-            if item["metadata"]["name"] == name:
+            if mine and item["metadata"]["name"] == name:
                 found.workload = item
-        elif item.get("kind") == "ReplicaSet":
+        elif item.get("kind") == "ReplicaSet" and mine:
             found.replicasets.append(item)
-        elif item.get("kind") == "Pod":
+        elif item.get("kind") == "Pod" and mine:
             found.pods.append(item)
-    for item in kubectl.items("persistentvolumeclaims,events"):
-        if item.get("kind") == "PersistentVolumeClaim":
+        elif item.get("kind") == "PersistentVolumeClaim":
             found.claims[item["metadata"]["name"]] = item
         elif item.get("kind") == "Event":
             found.events.append(item)
@@ -279,7 +286,6 @@ def assess(look: Look, kind: str, name: str, first_restarts: dict[str, int], set
     workload = look.workload
     if workload is None:
         return Verdict(failure="does not exist in the namespace; run `make up` to make it")
-    status = workload.get("status") or {}
     if kind == "job":
         failed = _condition(workload, "Failed")
         if failed and failed.get("status") == "True":
@@ -317,7 +323,8 @@ def assess(look: Look, kind: str, name: str, first_restarts: dict[str, int], set
                 if cause:
                     claim = look.claims[claim_name]
                     ours = (claim["metadata"].get("labels") or {}).get(DATA_LABEL) == "data"
-                    return Verdict(failure=f"cannot start: {cause}", remove_claims=(claim_name,) if never_bound and ours else ())
+                    return Verdict(failure=f"cannot start: {cause}",
+                                   remove_claims=(claim_name,) if never_bound and ours else ())
         waiting = _pod_progress(pod) or waiting
     return Verdict(waiting=waiting)
 
@@ -350,6 +357,9 @@ def wait(kubectl: Kubectl, kind: str, name: str, timeout: float, pace: float, se
             verdict = assess(look(kubectl, kind, name), kind, name, first_restarts, setting, log)
         except Unreachable as error:
             verdict = Verdict(waiting=f"kubectl: {error}")
+        except Forbidden as error:
+            return (f"{title} cannot be waited for: kubectl may not read its pods, claims or events ({error}); ask "
+                    f"for the namespace's `admin` role (docs/kubernetes.md), then run `make up` again")
         if verdict.done:
             return None
         if verdict.failure:

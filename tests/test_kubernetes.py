@@ -172,9 +172,12 @@ def assert_same_on_both(docker_run, k8s_run) -> None:
 def test_every_service_runs_on_kubernetes_what_it_runs_on_docker(runs, case):
     docker_run, k8s_run = runs[case]
     assert_same_on_both(docker_run, k8s_run)
-    # no Docker resource, no health gate: the cluster probes, Pulumi waits for readiness
+    # no Docker resource, no Docker health gate: the cluster probes, each workload's gate
+    # waits for its readiness
     assert not [r for r in k8s_run.registrations if r.type.startswith(("docker:", "pulumi:providers:docker"))]
     assert not [r for r in k8s_run.of_type(COMMAND) if r.name.endswith("-healthy")]
+    assert {r.name for r in k8s_run.of_type(COMMAND) if r.name.endswith("-ready")} == \
+        {f"{name}-ready" for name in Pods(k8s_run).workloads}
 
 
 def test_the_workloads_services_and_claims(runs):
@@ -492,7 +495,7 @@ def test_manifests_cover_every_kind(all_manifests):
 def test_every_probed_container_is_probed_every_second_until_it_first_passes_for_the_whole_wait(all_manifests):
     """In every manifest of every case: a container with a health check has a startup
     probe at most 1 s apart (the readiness probe, at the check's own interval, runs only
-    once it passed), allowed to fail for as long as Pulumi waits for the workload."""
+    once it passed), allowed to fail for as long as the gate waits for the workload."""
     probed = 0
     for manifest in all_manifests:
         if manifest["kind"] not in ("Deployment", "Job"):
@@ -531,7 +534,8 @@ def test_kept_claims_are_not_waited_for_themselves_the_deployment_waits_until_th
     run = run_program({**K8S, **config(["analytics"])})
     for claim in run.of_type(CLAIM):
         assert claim["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}, claim.name
-        # the workload that mounts it depends on it, and Pulumi waits for its claims bound
+        # the workload that mounts it depends on it, and its gate waits for its pod ready,
+        # which needs its claims bound
         pods = Pods(run)
         users = [w for w in pods.workloads.values() if claim.urn in w.dependencies]
         mounting = [w for w in users if {"claimName": claim["metadata"]["name"]} in

@@ -59,6 +59,12 @@ if rest[0] == "get":
         open(counter, "w").write(str(seen))
     looks = world["looks"]
     now = looks[min(seen, len(looks)) - 1]
+    if now == "forbidden" and "Event" in kinds:
+        print('Error from server (Forbidden): events is forbidden: User "alice" cannot list resource "events" in API '
+              'group "" in the namespace "factorhouse-dev"', file=sys.stderr)
+        sys.exit(1)
+    if now == "forbidden":
+        now = []
     if now == "unreachable":
         print("Unable to connect to the server: dial tcp 127.0.0.1:6443: connect: connection refused", file=sys.stderr)
         sys.exit(1)
@@ -435,12 +441,23 @@ def test_a_job_that_completed_and_a_cluster_that_dropped_a_look(tmp_path):
          "job", "mc").ready_at(3)
 
 
-def test_the_gate_asks_only_the_context_and_namespace_it_was_given(tmp_path):
-    gate = Gate(tmp_path, [READY])
-    gate.ready_at(1)
-    for call in gate.calls:
-        assert call[:4] == ["--context", CONTEXT, "--namespace", NAMESPACE], call
-        assert call[4] == "get"
+def test_a_user_who_may_not_read_events_is_told_at_once(tmp_path):
+    gate = Gate(tmp_path, ["forbidden"])
+    assert gate.result.returncode == 1 and gate.looks == 1
+    assert gate.line.startswith("redis: Deployment redis cannot be waited for: kubectl may not read its pods, "
+                                "claims or events (Error from server (Forbidden): events is forbidden")
+    assert "`admin` role" in gate.line and "`make up` again" in gate.line
+
+
+def test_the_gate_asks_only_the_context_and_namespace_it_was_given_once_a_look(tmp_path):
+    # another service's pod of the namespace that cannot start is not this one's
+    other = pod("kafka-1", uid="p-uid-k", owner=("ReplicaSet", "kafka-1-15d8f7c9b", "rs-uid-k"),
+                waiting={"reason": "ErrImagePull", "message": NOT_FOUND})
+    gate = Gate(tmp_path, [starting(other), [*READY, other]])
+    gate.ready_at(2)
+    assert gate.calls == [["--context", CONTEXT, "--namespace", NAMESPACE, "get",
+                           "deployments,replicasets,pods,persistentvolumeclaims,events", "--output", "json",
+                           "--request-timeout=20s"]] * 2
 
 
 def test_not_ready_at_the_timeout_says_what_it_waited_for(tmp_path):
