@@ -196,8 +196,9 @@ def image_failure(pod: dict, status: dict, events: list[dict], setting: str) -> 
     """An image the registry says does not exist or may not be pulled."""
     waiting = (status.get("state") or {}).get("waiting") or {}
     reason = waiting.get("reason", "")
-    image = status.get("image") or next((c.get("image") for c in pod["spec"]["containers"]
-                                         if c["name"] == status.get("name")), "?")
+    # as the program named it (the status may hold it normalised: docker.io/library/...)
+    image = next((c.get("image") for c in pod["spec"]["containers"] if c["name"] == status.get("name")),
+                 status.get("image") or "?")
     where = (f"set {setting} to an image that exists" if setting else "check the image's name and registry") + \
         ", then run `make up` again"
     if reason == "InvalidImageName":
