@@ -34,12 +34,12 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from settings import Settings, kubernetes_stack_label
 from stacks.platform import Deployed, Wait
 from stacks.service import Service, is_credential
-from stacks.settings import Settings, kubernetes_stack_label
-from stacks.setup import workload_gate
 
 from .images import Image, Images, is_latest
+from .steps import workload_gate
 from .reach import Identity
 
 LABEL = "factorhouse.local"
@@ -72,6 +72,25 @@ def template_digest(template: pulumi.Input) -> pulumi.Output[str]:
     it resolved, in a fixed order: it changes with the template, and nothing else."""
     return pulumi.Output.from_input(template).apply(
         lambda resolved: hashlib.sha256(json.dumps(resolved, default=vars, sort_keys=True).encode()).hexdigest()[:16])
+
+
+def server_identity(kind: str, name: str, uid: pulumi.Output, *parts: pulumi.Input[str]) -> pulumi.Output[str]:
+    """An object's identity: its `metadata.uid` (which the API server gives it when it is
+    made), then `parts`, joined by '/'. In a preview, an object about to be made has no uid:
+    the provider hands back the object as the program wrote it (pulumi-kubernetes' Create
+    and Update with `preview: true`, docs/engine.md "Previews"), so the program sees a known
+    `None`. The identity is then unknown, as the uid is: what depends on it shows as "to
+    be decided" rather than a value the update will not give. After an update the uid is
+    always there; its absence then is a provider's fault, named in one line."""
+    def join(values: list) -> str:
+        uid, *rest = values
+        if not uid:
+            if pulumi.runtime.is_dry_run():
+                return pulumi.UNKNOWN
+            raise pulumi.RunError(f"the Kubernetes API server gave {kind} {name} no metadata.uid; "
+                                  f"run `make up` again, and report it if it stays")
+        return "/".join([uid, *rest])
+    return pulumi.Output.all(uid, *parts).apply(join)
 
 
 def _key(index: int, target: str) -> str:
@@ -323,17 +342,17 @@ class KubernetesEngine:
             opts=self._opts(parent, depends_on=depends_on, delete_before_replace=True),
         )
         name_service = self._name_service(service, labels, selector, parent)
+        # made anew: a new Deployment (its uid) or a new pod template from the program (a
+        # new revision of its pod); not the generation, which `make restart` (`kubectl
+        # rollout restart`) moves too while the service keeps its data and settings
+        identity = server_identity("Deployment", service.name, deployment.metadata.uid, template_digest(pod))
         # the gate waits until the Deployment is available: its pod ready, i.e. its
         # readiness probe (the health check) passed, or running when it has none
-        gate = self._gate(service, "deployment", deployment, pod, image, parent)
+        gate = self._gate(service, "deployment", deployment, identity, image, parent)
         ready = Wait((gate, name_service))
         waits = {"started": ready}
         if service.healthcheck:
             waits["healthy"] = ready
-        # made anew: a new Deployment (its uid) or a new pod template from the program (a
-        # new revision of its pod); not the generation, which `make restart` (`kubectl
-        # rollout restart`) moves too while the service keeps its data and settings
-        identity = pulumi.Output.all(deployment.metadata.uid, template_digest(pod)).apply("/".join)
         return Deployed(service.name, identity, service.name, waits)
 
     def _name_service(self, service: Service, labels: dict[str, str], selector: dict[str, str],
@@ -358,12 +377,11 @@ class KubernetesEngine:
             opts=self._opts(parent, delete_before_replace=True),
         )
 
-    def _gate(self, service: Service, kind: str, workload: pulumi.CustomResource, pod, image: Image,
-              parent) -> pulumi.Resource:
-        """The step that waits for a workload, run again for a new one (its uid; absent,
-        so empty, in a preview of one to be made) or a new pod template."""
-        trigger = pulumi.Output.all(workload.metadata.uid, template_digest(pod)).apply(
-            lambda v: f"{v[0] or ''}/{v[1]}")
+    def _gate(self, service: Service, kind: str, workload: pulumi.CustomResource, trigger: pulumi.Output[str],
+              image: Image, parent) -> pulumi.Resource:
+        """The step that waits for a workload, run again when `trigger` changes: a new
+        workload (its uid) or a new pod template (server_identity: unknown in a preview of
+        one to be made)."""
         setting = next((f"images.{key}" for key, reference in sorted(self.settings.images.items())
                         if image.made_by is None and reference == image.key), "")
         return workload_gate(service.name, kind, self.identity.address, self.settings.namespace, workload, trigger,
@@ -379,5 +397,7 @@ class KubernetesEngine:
             spec=k8s.batch.v1.JobSpecArgs(backoff_limit=0, template=pod),
             opts=self._opts(parent, depends_on=depends_on, delete_before_replace=True),
         )
-        done = Wait((self._gate(service, "job", job, pod, image, parent),))
-        return Deployed(service.name, job.metadata.uid, service.name, {"started": done, "completed": done})
+        trigger = server_identity("Job", service.name, job.metadata.uid, template_digest(pod))
+        done = Wait((self._gate(service, "job", job, trigger, image, parent),))
+        return Deployed(service.name, server_identity("Job", service.name, job.metadata.uid), service.name,
+                        {"started": done, "completed": done})

@@ -12,8 +12,8 @@ import yaml
 import harness
 from harness import PROJECT, PROJECT_DIR, run_program
 from plan import plan
-from stacks import settings
-from stacks.settings import ENGINE_KEYS, SettingsError
+import settings
+from settings import ENGINE_KEYS, SettingsError
 
 DECLARED = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
 # what a cluster requires of a new stack: the engine, and passwords of its own

@@ -22,7 +22,9 @@ from stacks.service import MIN_WAIT_SECONDS
 # a password of its own for every service that has one (a cluster refuses the defaults)
 PASSWORDS = {"minioPassword": "minio-on-k8s", "postgresPassword": "pg-on-k8s", "redisPassword": "redis-on-k8s",
              "grafanaPassword": "grafana-on-k8s", "marquezPassword": "marquez-on-k8s",
-             "clickhousePassword": "clickhouse-on-k8s", "cloudbeaverPassword": "cloudbeaver-on-k8s"}
+             "clickhousePassword": "clickhouse-on-k8s", "cloudbeaverPassword": "cloudbeaver-on-k8s",
+             "openmetadataPassword": "Openmetadata-on-k8s!", "openmetadataDbPassword": "omt-db-on-k8s",
+             "airflowPassword": "airflow-on-k8s"}
 K8S = {"engine": "kubernetes", **PASSWORDS}
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 JOB = "kubernetes:batch/v1:Job"
@@ -447,7 +449,7 @@ def test_the_storage_class_is_the_one_asked_for():
     ({"engine": "nomad"}, "engine", ["'nomad'", "docker, kubernetes"]),
 ])
 def test_a_setting_of_the_other_engine_or_a_bad_one_is_refused(config, key, words):
-    from stacks.settings import SettingsError
+    from settings import SettingsError
     with pytest.raises(SettingsError) as caught:
         run_program(config)
     message = str(caught.value)
@@ -581,7 +583,7 @@ def test_images_are_built_for_the_nodes_platform():
     ({"createNamespace": "maybe"}, "createNamespace", ["true or false"]),
 ])
 def test_settings_refused_on_a_cluster(extra, key, words):
-    from stacks.settings import SettingsError
+    from settings import SettingsError
     with pytest.raises(SettingsError) as caught:
         run_program({**K8S, **extra})
     message = str(caught.value)
@@ -591,7 +593,7 @@ def test_settings_refused_on_a_cluster(extra, key, words):
 
 
 def test_a_claims_stack_label_is_a_valid_label_value_for_any_stack_name():
-    from stacks.settings import kubernetes_stack_label
+    from settings import kubernetes_stack_label
     value = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")  # Kubernetes' rule, at most 63
     assert kubernetes_stack_label("dev") == "factorhouse-local.dev"
     assert kubernetes_stack_label("alice.k8s_1") == "factorhouse-local.alice.k8s_1"
