@@ -3,8 +3,9 @@ export what a user needs."""
 
 import pulumi
 
+import settings
 from engines import engine_for
-from stacks import build, settings
+from stacks import build
 
 chosen = settings.load()
 platform = build(chosen, engine_for(chosen))

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Times `make check`'s questions asked at the same time (scripts/check.py) against the
+"""Times `make check`'s questions asked at the same time (commands/check.py) against the
 same questions asked one after another, each service a local stand-in that answers
 after a latency (a service busy starting, a remote engine).
 
@@ -24,7 +24,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import fakeservices as fake  # noqa: E402
 from harness import run_program  # noqa: E402
-from scripts import check  # noqa: E402
+from commands import check  # noqa: E402
 
 SERVICES = {  # service -> (its stand-in, the output of its URL)
     "connect": (lambda outputs: fake.Connect(outputs["kafkaConnectPlugins"]), "kafkaConnectUrl"),

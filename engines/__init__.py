@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from settings import Settings
 from stacks.platform import Engine
-from stacks.settings import Settings
 
 from . import reach
 

@@ -22,13 +22,13 @@ import pulumi
 import pulumi_docker as docker
 
 from scripts.dockerenv import docker_cli
+from settings import Settings, stack_label as settings_stack_label
 from stacks.platform import Deployed, Wait
 from stacks.service import Service, is_credential
-from stacks.settings import Settings, stack_label as settings_stack_label
-from stacks.setup import health_gate
 
 from .images import Image, Images, is_latest
 from .reach import Identity
+from .steps import health_gate
 
 # Time a container gets to shut down on destroy or replace before it is killed
 # (the provider kills at once when this is unset).
@@ -36,6 +36,15 @@ STOP_GRACE_SECONDS = 30
 
 LABEL = "dev.factorhouse.local"
 LOG_LINES = 5  # of a failed one-shot's log, in the error that names it
+
+# What the provider's read of a container writes into the state whether or not the
+# program set it: each map-typed field as `{}`, a network attachment's gateway priority
+# as 0. A container made without them holds nothing there until its first refresh, which
+# then shows each as a change (`+ tmpfs: {}`) on a stack where nothing changed; set to
+# the very values the read gives back, a refresh finds nothing to report
+# (docs/engine.md, "What a refresh reads back").
+READ_BACK_MAPS = ("log_opts", "storage_opts", "sysctls", "tmpfs")
+READ_BACK_GW_PRIORITY = 0
 
 
 def log_lines(logs: Optional[str]) -> list[str]:
@@ -213,7 +222,8 @@ class DockerEngine:
                 for host, inside in service.ports
             ] or None,
             networks_advanced=[
-                docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=[service.name])
+                docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=[service.name],
+                                                     gw_priority=READ_BACK_GW_PRIORITY)
             ],
             volumes=self._volumes(service, parent) or None,
             uploads=self._uploads(service) or None,
@@ -229,6 +239,7 @@ class DockerEngine:
             logs=service.one_shot or None,
             destroy_grace_seconds=STOP_GRACE_SECONDS,
             labels=self._labels(service, after),
+            **{field: {} for field in READ_BACK_MAPS},
             opts=self._opts(
                 parent=parent,
                 depends_on=[image.made_by, *after.resources],

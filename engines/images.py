@@ -1,7 +1,9 @@
 """The images services run, the same way on every engine: a reference pulled as named
 (how is the engine's: `Images.pull`), or an image built by a command step on the Docker
 engine the docker CLI reaches, tagged by everything it is made from, with each
-downloaded folder of the service baked in by one more build FROM it.
+downloaded folder of the service baked in by one more build FROM it. A download group's
+step is made once, the first time a service needs the group, as a child of that
+service's stack.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from typing import Optional
 
 import pulumi
 
-from stacks.service import ImageBuild, Service
-from stacks.settings import RESOURCES, Settings
-from stacks.setup import Download, build_step, content_hash
+from settings import RESOURCES, Settings
+from stacks.service import Download, ImageBuild, Service
+
+from .steps import Downloaded, build_step, content_hash, download, work_dir
 
 BAKE_CONTEXT = RESOURCES / "bake"  # FROM a base, COPY one folder to a path
 
@@ -48,6 +51,7 @@ class Images:
         self.registry = registry
         self.platform = platform
         self._images: dict[str, Image] = {}
+        self._downloads: dict[str, Downloaded] = {}
 
     def pull(self, reference: str) -> Image:
         """The image of a reference, pulled as the engine pulls."""
@@ -58,9 +62,17 @@ class Images:
             self._images[reference] = self.pull(reference)
         return self._images[reference]
 
+    def _downloaded(self, wanted: tuple[tuple[Download, str], ...],
+                    parent: pulumi.Resource) -> tuple[tuple[Downloaded, str], ...]:
+        """The step of each download group named (made the first time a group is named)."""
+        for group in (d.group for d, _ in wanted):
+            if group not in self._downloads:
+                self._downloads[group] = download(self.settings, work_dir(), group, parent)
+        return tuple((self._downloads[d.group], path) for d, path in wanted)
+
     def _build(self, repository: str, context, base: Image, build_args: dict[str, str],
-               add: tuple[tuple[Download, str], ...], parent: pulumi.Resource) -> Image:
-        """A content-tagged image built on the engine (see setup.build_step)."""
+               add: tuple[tuple[Downloaded, str], ...], parent: pulumi.Resource) -> Image:
+        """A content-tagged image built on the engine (see steps.build_step)."""
         # what the image is made from (the folders are named by their content)
         made_of = [repr(sorted(build_args.items())), repr([(d.folder.name, dest) for d, dest in add])]
         if self.platform:
@@ -86,13 +98,13 @@ class Images:
         """A reference pulled, or an image built on the image its spec names."""
         if isinstance(spec, ImageBuild):
             return self._build(spec.repository, spec.context, self._made(spec.base, parent), dict(spec.build_args),
-                               spec.add, parent)
+                               self._downloaded(spec.add, parent), parent)
         return self._pulled(spec)
 
     def of(self, service: Service, parent: pulumi.Resource) -> Image:
         """The image a service runs: pulled or built, with its downloaded folders baked in."""
         image = self._made(service.image, parent)
-        for download, target in service.downloads:
-            image = self._build(f"factorhouse/{download.group}", BAKE_CONTEXT, image, {"TARGET": target},
-                                ((download, "files"),), parent)
+        for downloaded, target in self._downloaded(service.downloads, parent):
+            image = self._build(f"factorhouse/{downloaded.group}", BAKE_CONTEXT, image, {"TARGET": target},
+                                ((downloaded, "files"),), parent)
         return image

@@ -22,7 +22,7 @@ from typing import Optional
 import pulumi
 
 from scripts.dockerenv import docker_env
-from stacks.settings import Settings
+from settings import Settings
 
 TIMEOUT = 30  # seconds an engine gets to answer (an ssh:// host: its connection too)
 

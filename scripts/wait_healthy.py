@@ -75,11 +75,12 @@ class Check:
     summary: str  # "exited N: output"
 
 
-def run_check(container: str, command: list[str], timeout: float) -> Check:
-    """The check run once in the container, as Docker runs it."""
+def run_check(container: str, command: list[str], timeout: float, env: dict | None = None) -> Check:
+    """The check run once in the container, as Docker runs it (on the engine `env`
+    names, else the one this process's environment names)."""
     try:
         result = subprocess.run(["docker", "exec", container, *command], capture_output=True, text=True,
-                                timeout=timeout, env=docker_env(), stdin=subprocess.DEVNULL)
+                                timeout=timeout, env=docker_env(env), stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return Check(False, f"timed out after {timeout:.0f}s")
     output = " ".join((result.stdout + result.stderr).split())[:300] or "(no output)"

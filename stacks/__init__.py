@@ -6,10 +6,11 @@ from .analytics import AnalyticsStack
 from .flink import FlinkStack
 from .kafka import KafkaStack
 from .lineage import LineageStack
+from .metadata import MetadataStack
 from .pinot import PinotStack
 from .redis import RedisStack
 from .platform import Engine, Platform
-from .settings import Settings
+from settings import Settings
 from .stores import ClickHouseStack, StarRocksStack
 from .telemetry import TelemetryStack
 
@@ -17,11 +18,14 @@ from .telemetry import TelemetryStack
 # the first stack that runs it
 STACK_CLASSES = {"kpow": KafkaStack, "flex": FlinkStack, "analytics": AnalyticsStack, "pinot": PinotStack,
                  "telemetry": TelemetryStack, "lineage": LineageStack, "redis": RedisStack,
-                 "clickhouse": ClickHouseStack, "starrocks": StarRocksStack}
+                 "clickhouse": ClickHouseStack, "starrocks": StarRocksStack,
+                 "metadata": MetadataStack}
 # the order they are made in: a stack after those whose services it waits for (with
 # catalog hive, Flink's jobmanager waits for the analytics stack's metastore), and
-# telemetry last of all: it scrapes what the others run
-BUILD_ORDER = ("kpow", "analytics", "flex", "pinot", "lineage", "redis", "clickhouse", "starrocks", "telemetry")
+# metadata after the stacks it catalogues (kpow, analytics, lineage), and telemetry last
+# of all: it scrapes what the others run
+BUILD_ORDER = ("kpow", "analytics", "flex", "pinot", "lineage", "redis", "clickhouse", "starrocks", "metadata",
+               "telemetry")
 assert sorted(BUILD_ORDER) == sorted(STACK_CLASSES), "every stack has its place in BUILD_ORDER"
 
 

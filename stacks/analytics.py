@@ -12,7 +12,7 @@ import pulumi
 from . import metastore
 from .platform import Platform
 from .service import File, HealthCheck, Service
-from .settings import Settings
+from settings import Settings
 
 BUCKETS = ("warehouse", "factorhouse")  # Iceberg tables, general use
 MINIO_URL = "http://minio:9000"

@@ -8,7 +8,7 @@ import pulumi
 
 from .platform import Platform
 from .service import File, Metrics, Service
-from .settings import RESOURCES, Settings
+from settings import RESOURCES, Settings
 
 # The Prometheus endpoints of the trial edition (the community edition serves none, as
 # upstream scrapes none of it): (job, path), on the UI's port; every metric is stored

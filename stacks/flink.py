@@ -12,9 +12,8 @@ from .factorhouse import asks_login, factorhouse_app
 from .lineage import flink_lineage
 from .metastore import flink_side
 from .platform import Platform
-from .service import File, ImageBuild, Metrics, Service, curl_check
-from .settings import RESOURCES, Settings
-from .setup import Download, download
+from .service import Download, File, ImageBuild, Metrics, Service, curl_check
+from settings import RESOURCES, Settings
 
 FLINK_VERSION = "1.20.1"
 # Flink's Prometheus reporter (resources/flex/conf/flink-conf.yaml: on in every Flink
@@ -67,7 +66,7 @@ def task_slots(conf: str) -> int:
     return int((yaml.safe_load(conf) or {}).get("taskmanager.numberOfTaskSlots", 1))
 
 
-def flink_image(s: Settings, jars: Download) -> ImageBuild:
+def flink_image(s: Settings) -> ImageBuild:
     """The Flink image built here: the Flink layer (S3 plugins, Hadoop, jars) on the Python
     layer (PyFlink, as the seed), or on the plain base (`pyflink: false`)."""
     base = s.images["flink"]
@@ -79,7 +78,7 @@ def flink_image(s: Settings, jars: Download) -> ImageBuild:
         context=RESOURCES / "flex" / "flink",
         base=base,
         build_args={"FLINK_VERSION": FLINK_VERSION},
-        add=((jars, "jars"),),
+        add=((Download("pyflink-jars"), "jars"),),
     )
 
 
@@ -88,10 +87,9 @@ class FlinkStack(pulumi.ComponentResource):
         super().__init__("factorhouse:stacks:Flink", "flink", None, opts)
         s = platform.settings
         analytics = s.runs("analytics")
-        image = flink_image(s, download(s, platform.work_dir, "pyflink-jars", self))
-        connectors = download(s, platform.work_dir, "flink-connectors", self)
+        image = flink_image(s)
         # the catalog's part (catalog hive): files, settings, jars, the metastore to wait for
-        catalog = flink_side(platform, self)
+        catalog = flink_side(platform)
         # where Flink jobs send lineage (only while the lineage stack runs)
         lineage_env, lineage_files = flink_lineage(s)
         files = tuple(File(f"/opt/flink/conf/{name}", content=text)
@@ -112,7 +110,7 @@ class FlinkStack(pulumi.ComponentResource):
         def flink(name: str, command: tuple[str, ...], **more) -> Service:
             return Service(name=name, container=name, image=image, command=command,
                            env={**env, **more.pop("env", {})}, files=files,
-                           downloads=((connectors, "/tmp/connector"),) + catalog.downloads, **more)
+                           downloads=((Download("flink-connectors"), "/tmp/connector"),) + catalog.downloads, **more)
 
         platform.run(flink(
             "jobmanager", ("jobmanager",),

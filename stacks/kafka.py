@@ -11,9 +11,8 @@ import pulumi
 from .factorhouse import asks_login, factorhouse_app
 from .lineage import connect_lineage
 from .platform import Platform
-from .service import File, Service, curl_check
-from .settings import Settings
-from .setup import Download, download
+from .service import Download, File, Service, curl_check
+from settings import Settings
 
 JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
 CONTROLLER_PORT = 19091  # KRaft: every node's controller listener, inside the network
@@ -147,7 +146,7 @@ def schema_registry(s: Settings, after_brokers: dict[str, str]) -> Service:
     )
 
 
-def connect(s: Settings, connectors: Download, after_brokers: dict[str, str]) -> Service:
+def connect(s: Settings, after_brokers: dict[str, str]) -> Service:
     """Kafka Connect with the downloaded connectors (and, while the lineage stack runs,
     OpenLineage's settings)."""
     replication = str(broker_count(s.lite))
@@ -178,7 +177,7 @@ def connect(s: Settings, connectors: Download, after_brokers: dict[str, str]) ->
             **lineage_env,
         },
         files=lineage_files,
-        downloads=((connectors, "/etc/kafka-connect/jars"),),
+        downloads=((Download("kafka-connectors"), "/etc/kafka-connect/jars"),),
         healthcheck=curl_check("http://localhost:8083/", interval=5, timeout=3, retries=10, start_period=20),
         depends_on=after_brokers,
         restart="unless-stopped",
@@ -190,7 +189,6 @@ class KafkaStack(pulumi.ComponentResource):
         super().__init__("factorhouse:stacks:Kafka", "kafka", None, opts)
         s = platform.settings
         brokers = broker_count(s.lite)
-        connectors = download(s, platform.work_dir, "kafka-connectors", self)
 
         if not s.kraft:
             platform.shared(zookeeper_service(platform))
@@ -199,7 +197,7 @@ class KafkaStack(pulumi.ComponentResource):
         if not s.kraft:
             after_brokers["zookeeper"] = "started"
         platform.run(schema_registry(s, after_brokers), self)
-        platform.run(connect(s, connectors, after_brokers), self)
+        platform.run(connect(s, after_brokers), self)
         kpow = factorhouse_app(platform, "kpow", 3000, env={"BOOTSTRAP": bootstrap_servers(s.lite)},
                                depends_on={"connect": "healthy"})
         platform.run(kpow, self)

@@ -11,7 +11,7 @@ import pulumi
 from .analytics import postgres_dsn
 from .platform import Platform
 from .service import File, HealthCheck, Service, curl_check, wget_check
-from .settings import Settings
+from settings import Settings
 
 MARQUEZ_API = "http://marquez-api:5000"  # as a client inside the network reaches it
 NAMESPACE = "fh-local"  # upstream's OpenLineage namespace of the jobs

@@ -19,8 +19,7 @@ from xml.sax.saxutils import escape
 import pulumi
 
 from .platform import Deployed, Platform
-from .service import File, HealthCheck, Service
-from .setup import Download, download
+from .service import Download, File, HealthCheck, Service
 
 WAREHOUSE_BUCKET = "hive-warehouse"  # the metastore's warehouse: s3a://hive-warehouse/
 DATABASE = "metastore"  # its database in the platform's Postgres, which metastore-db makes
@@ -70,7 +69,7 @@ def database_setup(platform: Platform, postgres: Deployed) -> Service:
     )
 
 
-def metastore(platform: Platform, credentials: Mapping[str, pulumi.Input[str]], jars: Download,
+def metastore(platform: Platform, credentials: Mapping[str, pulumi.Input[str]],
               database: Deployed) -> Service:
     """The Hive Metastore on its database, once the database and the warehouse bucket
     exist; started anew whenever its database was set up anew (a new Postgres)."""
@@ -89,7 +88,7 @@ def metastore(platform: Platform, credentials: Mapping[str, pulumi.Input[str]], 
             File("/opt/hive/conf/core-site.xml", f"{HIVE}/core-site.xml"),
             File("/setup/start-metastore.sh", f"{HIVE}/start-metastore.sh"),
         ),
-        downloads=((jars, "/opt/hive/lib"),),
+        downloads=((Download("hive-metastore-jars"), "/opt/hive/lib"),),
         healthcheck=METASTORE_CHECK,
         depends_on={"postgres": "healthy", "metastore-db": "completed", "minio": "healthy", "mc": "completed"},
         # a failed start (Postgres not there yet) is tried again, as Connect's is
@@ -98,7 +97,7 @@ def metastore(platform: Platform, credentials: Mapping[str, pulumi.Input[str]], 
     )
 
 
-def spark(platform: Platform, credentials: Mapping[str, pulumi.Input[str]], jars: Download) -> Service:
+def spark(platform: Platform, credentials: Mapping[str, pulumi.Input[str]]) -> Service:
     """Spark as upstream runs it on the metastore: apache/spark with Iceberg's and
     Hadoop's jars, its history server in the foreground; the Spark UI of an application
     started in the container on 4040."""
@@ -117,7 +116,7 @@ def spark(platform: Platform, credentials: Mapping[str, pulumi.Input[str]], jars
             File("/opt/spark/conf/hive-site.xml", f"{HIVE}/hive-site.xml"),
             File("/opt/spark/conf/core-site.xml", f"{HIVE}/core-site.xml"),
         ),
-        downloads=((jars, "/opt/spark/jars"),),
+        downloads=((Download("spark-hive-jars"), "/opt/spark/jars"),),
         depends_on={"hive-metastore": "healthy", "minio": "healthy", "mc": "completed"},
     )
 
@@ -126,11 +125,9 @@ def run_catalog(platform: Platform, parent: pulumi.Resource, credentials: Mappin
                 postgres: Deployed) -> None:
     """The metastore's database set-up, the metastore and its Spark, in the analytics
     stack (after MinIO, its buckets and Postgres)."""
-    s = platform.settings
     database = platform.run(database_setup(platform, postgres), parent)
-    platform.run(metastore(platform, credentials, download(s, platform.work_dir, "hive-metastore-jars", parent),
-                           database), parent)
-    platform.run(spark(platform, credentials, download(s, platform.work_dir, "spark-hive-jars", parent)), parent)
+    platform.run(metastore(platform, credentials, database), parent)
+    platform.run(spark(platform, credentials), parent)
 
 
 def outputs(platform: Platform) -> dict[str, str]:
@@ -153,7 +150,7 @@ class FlinkSide:
     jobmanager_waits_for: Mapping[str, str] = field(default_factory=dict)
 
 
-def flink_side(platform: Platform, parent: pulumi.Resource) -> FlinkSide:
+def flink_side(platform: Platform) -> FlinkSide:
     """With catalog hive (and so the analytics stack), as upstream: the metastore's client
     settings and Hadoop's S3A settings in /opt/flink/conf (HIVE_CONF_DIR, HADOOP_CONF_DIR),
     its catalogs in init-catalogs.sql, Flink's Hive connector and the Hive jars in
@@ -166,6 +163,6 @@ def flink_side(platform: Platform, parent: pulumi.Resource) -> FlinkSide:
                File("/opt/flink/conf/core-site.xml", f"{HIVE}/core-site.xml"),
                File("/opt/flink/conf/init-catalogs.sql", "flex/hive/init-catalogs.sql")),
         env={"HADOOP_CONF_DIR": "/opt/flink/conf", "HIVE_CONF_DIR": "/opt/flink/conf"},
-        downloads=((download(s, platform.work_dir, "flink-hive-jars", parent), "/opt/flink/lib"),),
+        downloads=((Download("flink-hive-jars"), "/opt/flink/lib"),),
         jobmanager_waits_for={"hive-metastore": "healthy"},
     )

@@ -10,13 +10,12 @@ it needs the service started, healthy or completed. No stack module knows the en
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Mapping, Optional, Protocol
 
 import pulumi
 
 from .service import Service
-from .settings import PROJECT_DIR, Settings
+from settings import Settings
 
 CONDITIONS = ("started", "healthy", "completed")
 
@@ -64,8 +63,6 @@ class Platform:
     def __init__(self, settings: Settings, engine: Engine):
         self.settings = settings
         self.engine = engine
-        # downloads of this stack, on this machine (one folder per developer stack)
-        self.work_dir: Path = PROJECT_DIR / ".work" / pulumi.get_stack()
         self.outputs: dict[str, pulumi.Input] = {}
         self.services: dict[str, Deployed] = {}
         self.descriptions: dict[str, Service] = {}

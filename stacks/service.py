@@ -15,9 +15,8 @@ from typing import Mapping, Optional, Union
 
 import pulumi
 
-from .envfile import read_env_file
-from .settings import RESOURCES
-from .setup import Download
+from settings import RESOURCES
+from settings.envfile import read_env_file
 
 # Settings whose values are credentials: every engine keeps them secret (Pulumi secrets;
 # on Kubernetes, in a Secret).
@@ -103,6 +102,15 @@ class File:
                       bool(path.stat().st_mode & 0o111), self.secret)
             for path in sorted(p for p in root.rglob("*") if p.is_file())
         ]
+
+
+@dataclass(frozen=True)
+class Download:
+    """A group of resources/downloads.yaml that a service (or an image made here) gets,
+    by name: the engines make the one step that lays it out on this machine, verified and
+    cached (engines/steps.py), the first time a service needs it."""
+
+    group: str  # e.g. kafka-connectors
 
 
 @dataclass(frozen=True)

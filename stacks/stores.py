@@ -12,7 +12,7 @@ import pulumi
 from .analytics import s3_credentials
 from .platform import Platform
 from .service import File, HealthCheck, Service, curl_check
-from .settings import Settings
+from settings import Settings
 
 CLICKHOUSE = "ch-server"
 CLICKHOUSE_HTTP_PORT = 8123

@@ -17,7 +17,7 @@ import yaml
 
 from .platform import Platform
 from .service import File, HealthCheck, Metrics, Service, wget_check
-from .settings import Settings
+from settings import Settings
 
 PROMETHEUS_CONF = "/etc/prometheus"
 ALERTMANAGER = "alertmanager:9093"

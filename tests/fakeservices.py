@@ -1,5 +1,5 @@
 """Local servers that answer `make check`'s questions as the real services do, for
-the tests of scripts/questions.py. Each answers the requests the check makes with the
+the tests of checks/. Each answers the requests the check makes with the
 shapes of the service's API documentation, and keeps what a question makes (a subject, a
 session) so that a test can see it was removed; each has failing variants.
 

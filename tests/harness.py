@@ -7,6 +7,7 @@ dependencies and the resource options of every registration.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import runpy
@@ -106,34 +107,174 @@ class Registration:
         return self.inputs.get(key, default)
 
 
+# What the providers fill in themselves, as the program sees it (docs/engine.md, "Previews";
+# tests/test_previews.py holds these rules to what the real providers gave this program,
+# tests/facts/provider-outputs.json).
+#
+# In a preview, a resource about to be made (or replaced) has none of what its server fills
+# in: the Docker provider (the Terraform bridge's plan) leaves every attribute it computes
+# unknown, the command provider leaves stdout and stderr unknown, and pulumi-kubernetes
+# gives the object back as the program wrote it (a server-side dry run fails in a namespace
+# that does not exist yet; a Namespace itself is dry-run, and gets a uid).
+PREVIEW_UNKNOWN = {
+    COMMAND: ("stderr", "stdout"),
+    CONTAINER: ("bridge", "command", "containerLogs", "entrypoints", "exitCode", "healthcheck", "hostname", "id",
+                "image", "init", "ipcMode", "logDriver", "networkDatas", "platform", "runtime", "securityOpts",
+                "shmSize", "stopSignal", "stopTimeout"),
+    NETWORK: ("id", "internal", "ipamConfigs", "options", "scope"),
+    IMAGE: ("id", "imageId", "repoDigest"),
+    VOLUME: ("driver", "id", "mountpoint"),
+}
+NAMESPACE = "kubernetes:core/v1:Namespace"
+# the metadata the API server gives every object it makes; a generation to those with a spec
+# it counts changes of
+SERVER_METADATA = ("creationTimestamp", "managedFields", "resourceVersion", "uid")
+HAS_GENERATION = ("kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job",
+                  "kubernetes:networking.k8s.io/v1:NetworkPolicy")
+HAS_FINALIZERS = {"kubernetes:core/v1:PersistentVolumeClaim": ["kubernetes.io/pvc-protection"]}
+
+
+def is_kubernetes(kind: str) -> bool:
+    return kind.startswith("kubernetes:") and not kind.startswith("pulumi:providers")
+
+
+def is_unknown(value: Any) -> bool:
+    """Whether a value the program or a provider gave is unknown (in either of its forms)."""
+    return isinstance(value, pulumi.output.Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN)
+
+
+def has_unknowns(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(has_unknowns(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_unknowns(v) for v in value)
+    return is_unknown(value)
+
+
+def _base64(value: Any) -> Any:
+    """Values of a Secret's stringData as its data (base64), secrets kept secret."""
+    if isinstance(value, dict):
+        return {k: _base64(v) for k, v in value.items()}
+    if is_secret(value):
+        return rpc.wrap_rpc_secret(_base64(rpc.unwrap_rpc_secret(value)))
+    return value if is_unknown(value) else base64.b64encode(value.encode()).decode()
+
+
+@dataclass
+class Made:
+    """A resource as the last `up` left it in the state: its inputs, id and outputs."""
+    inputs: dict
+    id: str
+    outputs: dict
+
+
 class Mocks(pulumi_mocks.Mocks):
+    """The providers, as the program sees them: in an update, what each server fills in; in
+    a preview, what the provider gives back for a resource it is about to make (nothing the
+    server fills in) or one that the state holds unchanged (what the state holds).
+
+    `state`: what the stack's last `up` made (Run.state of an earlier run): a preview or an
+    update then starts from it, as the CLI does on an existing stack. Without it, the stack
+    is new."""
+
     def __init__(self, command_stdout: dict[str, str] | None = None, exit_codes: dict[str, int] | None = None,
-                 last_outputs: dict | None = None, logs: dict[str, str] | None = None):
+                 last_outputs: dict | None = None, logs: dict[str, str] | None = None,
+                 state: dict[tuple[str, str], Made] | None = None, preview: bool = False):
         self.command_stdout = command_stdout or {}
         self.exit_codes = exit_codes or {}
         self.logs = logs or {}  # what one-shot containers logged
         self.last_outputs = last_outputs or {}  # what the stack's last `up` exported
+        self.state = state or {}
+        self.preview = preview
+        self.made: dict[tuple[str, str], Made] = {}  # what this run leaves in the state
+        self.returned: dict[tuple[str, str], tuple[str, dict]] = {}  # (id, outputs) the program was given
         self.calls: list[str] = []  # tokens of the functions the program called
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
-        state = dict(args.inputs)
-        if args.typ == "pulumi:pulumi:StackReference":
-            state["outputs"] = self.last_outputs
-        if args.typ == IMAGE:
-            state["imageId"] = fake_id("image", plain(args.inputs.get("name", args.name)))
-        if args.typ == COMMAND:
-            state["stdout"] = self.command_stdout.get(args.name, fake_id("built", args.name))
-        if args.typ == CONTAINER and args.inputs.get("attach"):
-            state["exitCode"] = self.exit_codes.get(args.name, 0)
-            state["containerLogs"] = self.logs.get(args.name, "")
-        if args.typ.startswith("kubernetes:") and not args.typ.startswith("pulumi:providers"):
-            # as the provider does: a name made when none is given, and the server's fields
-            metadata = dict(state.get("metadata") or {})
-            metadata.setdefault("name", auto_name(args.name))
-            metadata["uid"] = fake_id("uid", args.name)[7:43]
-            metadata["generation"] = 1
-            state["metadata"] = metadata
-        return f"{args.name}-id", state
+        inputs = dict(args.inputs)
+        if is_kubernetes(args.typ):
+            inputs = self._checked(args.name, inputs)
+        before = self.state.get((args.typ, args.name))
+        if before is not None and before.inputs == inputs:
+            resource_id, outputs = before.id, dict(before.outputs)  # unchanged: as the state holds it
+        elif self.preview:
+            resource_id, outputs = self._previewed(args.typ, inputs, before)
+        else:
+            resource_id, outputs = self._made(args.typ, args.name, inputs, before)
+        if not self.preview:
+            self.made[(args.typ, args.name)] = Made(inputs, resource_id, outputs)
+        self.returned[(args.typ, args.name)] = (resource_id, outputs)
+        return resource_id, outputs
+
+    @staticmethod
+    def _checked(name: str, inputs: dict) -> dict:
+        """What pulumi-kubernetes' Check makes of the inputs, in a preview too: a name made
+        when none is given, marked as made; a Secret's stringData as data (base64)."""
+        metadata = dict(inputs.get("metadata") or {})
+        if not metadata.get("name"):
+            metadata["name"] = auto_name(name)
+            metadata["annotations"] = {**(metadata.get("annotations") or {}), "pulumi.com/autonamed": "true"}
+        checked = {**inputs, "metadata": metadata}
+        if "stringData" in checked:
+            string_data = checked.pop("stringData")
+            if is_secret(string_data):
+                checked["data"] = rpc.wrap_rpc_secret(_base64(rpc.unwrap_rpc_secret(string_data)))
+            else:
+                checked["data"] = _base64(string_data)
+        return checked
+
+    def _previewed(self, kind: str, inputs: dict, before: Made | None) -> tuple[str, dict]:
+        """A preview of a resource to be made or changed: no id, and nothing a server fills in."""
+        outputs = dict(inputs)
+        if kind == "pulumi:pulumi:StackReference":
+            outputs["outputs"] = self.last_outputs
+        for key in PREVIEW_UNKNOWN.get(kind, ()):
+            outputs[key] = rpc.UNKNOWN
+        if is_kubernetes(kind):
+            if kind == NAMESPACE:  # dry-run by the API server (cluster-wide: nothing missing)
+                outputs["metadata"] = {**outputs["metadata"], "uid": fake_id("dry-run", str(inputs))[7:43],
+                                       "creationTimestamp": "2026-01-01T00:00:00Z", "managedFields": []}
+            elif before is not None and not has_unknowns(inputs):
+                # an update the API server dry-runs: the object it holds, changed
+                server = {k: v for k, v in before.outputs["metadata"].items() if k in SERVER_METADATA}
+                outputs["metadata"] = {**outputs["metadata"], **server}
+            return (before.id if before else ""), outputs
+        return "", outputs
+
+    def _made(self, kind: str, name: str, inputs: dict, before: Made | None) -> tuple[str, dict]:
+        """What an update gives back: the inputs, and what the server filled in."""
+        outputs = dict(inputs)
+        version = hashlib.sha256(repr(sorted(inputs.items())).encode()).hexdigest()[:8]
+        if kind == "pulumi:pulumi:StackReference":
+            outputs["outputs"] = self.last_outputs
+        if kind == IMAGE:
+            outputs["imageId"] = fake_id("image", plain(inputs.get("name", name)))
+            outputs["repoDigest"] = f"{plain(inputs.get('name', name))}@{fake_id('digest', name)}"
+        if kind == COMMAND:
+            outputs["stdout"] = self.command_stdout.get(name, fake_id("built", name))
+            outputs["stderr"] = ""
+        if kind == CONTAINER:
+            # a container made anew (a replacement) has a new id
+            outputs["id"] = f"{name}-id" if before is None else f"{name}-id-{version}"
+            if inputs.get("attach"):
+                outputs["exitCode"] = self.exit_codes.get(name, 0)
+                outputs["containerLogs"] = self.logs.get(name, "")
+        if is_kubernetes(kind):
+            outputs["metadata"] = self._server_metadata(kind, name, outputs["metadata"], before)
+            return f"{name}-id", outputs
+        return outputs.get("id") or f"{name}-id", outputs
+
+    @staticmethod
+    def _server_metadata(kind: str, name: str, metadata: dict, before: Made | None) -> dict:
+        old = before.outputs["metadata"] if before else {}
+        server = {"uid": old.get("uid", fake_id("uid", name)[7:43]),
+                  "creationTimestamp": "2026-01-01T00:00:00Z", "managedFields": [],
+                  "resourceVersion": str(int(old.get("resourceVersion", "0")) + 1)}
+        if kind in HAS_GENERATION:
+            server["generation"] = old.get("generation", 0) + 1
+        if kind in HAS_FINALIZERS:
+            server["finalizers"] = HAS_FINALIZERS[kind]
+        return {**metadata, **server}
 
     def call(self, args: pulumi_mocks.MockCallArgs):
         self.calls.append(args.token)
@@ -173,6 +314,9 @@ class Run:
     def __init__(self, monitor: Monitor, outputs: dict[str, Any], errors: list[str]):
         self.registrations = monitor.registrations
         self.calls = monitor.mocks.calls
+        # what an `up` leaves in the state, for a later run of the same stack (state=...)
+        self.state = monitor.mocks.made
+        self.returned = monitor.mocks.returned  # (type, name) -> (id, outputs) the program was given
         self.outputs = outputs
         self.errors = errors  # what the program logged as errors
         self._by_urn = {r.urn: r for r in self.registrations}
@@ -351,15 +495,15 @@ def as_the_cli_passes(config: dict[str, str], secret_keys: tuple[str, ...], stac
     value as the CLI passes it, a string, with lists and maps as JSON); `secret_keys` are
     passed as the CLI passes `--secret` keys, decrypted, with their names in the secret
     list."""
-    from stacks import settings
+    import settings
     resolved = settings.cli_config(stack_dir, stack) if stack_dir else settings.project_defaults()
     resolved.update({f"{PROJECT}:{k}": v for k, v in config.items()})
     return resolved, [f"{PROJECT}:{k}" for k in secret_keys]
 
 
 def _run(config, secret_keys, stack, preview, command_stdout, exit_codes=None, last_outputs=None, reach=None,
-         logs=None, stack_dir=None):
-    mocks = Mocks(command_stdout, exit_codes, last_outputs, logs)
+         logs=None, stack_dir=None, state=None):
+    mocks = Mocks(command_stdout, exit_codes, last_outputs, logs, state=state, preview=preview)
     errors = _ErrorLog()
     logger = logging.getLogger(f"pulumi-mocks-{id(errors)}")
     logger.addHandler(errors)
@@ -391,11 +535,14 @@ def _run(config, secret_keys, stack, preview, command_stdout, exit_codes=None, l
 def run_program(config: dict[str, str] | None = None, secret_keys: tuple[str, ...] = (),
                 stack: str = "dev", preview: bool = False, command_stdout: dict[str, str] | None = None,
                 exit_codes: dict[str, int] | None = None, last_outputs: dict | None = None, reach=None,
-                logs: dict[str, str] | None = None, stack_dir: Path | None = None) -> Run:
+                logs: dict[str, str] | None = None, stack_dir: Path | None = None,
+                state: dict | None = None) -> Run:
     """Run __main__.py under mocks with the given config (values as the CLI passes them:
-    strings, and lists and maps as JSON); exit_codes are those of one-shot containers;
+    strings, and lists and maps as JSON); preview: a preview (`pulumi preview`, and the first
+    pass of `pulumi up`) rather than an update; exit_codes are those of one-shot containers;
     last_outputs what the stack's last `up` exported; reach stands in for
     engines.reach.reach (default: an engine that answers ENGINE_ID); logs what one-shot
-    containers logged; stack_dir a folder whose Pulumi.<stack>.yaml is the stack's file."""
+    containers logged; stack_dir a folder whose Pulumi.<stack>.yaml is the stack's file;
+    state what the stack's last `up` made (an earlier Run's `state`; default: a new stack)."""
     return Run(*_run(config, secret_keys, stack, preview, command_stdout, exit_codes, last_outputs, reach, logs,
-                     stack_dir))
+                     stack_dir, state))

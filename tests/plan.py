@@ -49,8 +49,8 @@ def _normal(value: Any, cache: str) -> Any:
 
 def plan(run) -> dict[str, dict]:
     """URN -> what the program asks of that resource."""
-    from stacks.settings import _cache_dir
-    cache = str(_cache_dir(""))
+    from settings.downloads import cache_dir
+    cache = str(cache_dir(""))
     out = {}
     for r in run.registrations:
         out[r.urn] = {

@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Optional
 
 from engine import free_port, stop
+from engines.steps import maven_url
 from scripts.fetch import lay_out
-from stacks.setup import maven_url
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "factorhouse-local-tests"
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from harness import COMMAND, PROJECT_DIR, VOLUME, resource_files, run_program
-from stacks.settings import SettingsError
+from settings import SettingsError
 from test_kubernetes import K8S, PASSWORDS, VERSIONS, Pods, docker_view, kubernetes_view, manifests, same_dependencies
 
 RESOURCES = PROJECT_DIR / "resources"

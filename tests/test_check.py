@@ -1,4 +1,4 @@
-"""`make check` (scripts/check.py, questions.py, kafka_check.py, stack_outputs.py): every
+"""`make check` (commands/check.py, checks/, commands/stack_outputs.py): every
 service's question against real servers (Kafka, ZooKeeper, Postgres, Redis, Prometheus,
 Alertmanager: tests/realservers.py) and local servers that answer as the real ones do
 (tests/fakeservices.py), each passing and failing; the rows, the exit status, --json, and
@@ -20,7 +20,10 @@ import fakeservices as fake
 import realservers
 from harness import PROJECT_DIR, run_program, stand_in
 from logins import can_check, realm, verifies
-from scripts import check, questions, stack_outputs
+from checks import plumbing
+from checks.analytics import spark
+from checks.metastore import spark_history
+from commands import check, stack_outputs
 from stacks.kafka import CONNECTOR_CLASSES
 from test_kubernetes import K8S
 from together import Together
@@ -110,13 +113,13 @@ def test_every_service_the_program_makes_has_a_question():
                {**K8S, **HIVE}]
     for config in configs:
         outputs = program_outputs(config)
-        assert not {n for n in outputs["services"] if questions.question_for(n, outputs) is None}, config
+        assert not {n for n in outputs["services"] if plumbing.question_for(n, outputs) is None}, config
     names = {name for config in configs for name in program_outputs(config)["services"]}
     assert {"prometheus", "marquez-db", "starrocks-register", "metastore-db", "hive-metastore", "cloudbeaver"} <= names
-    assert "taskmanager-3" in names and questions.question_for("taskmanager-3").key == "taskmanager"
+    assert "taskmanager-3" in names and plumbing.question_for("taskmanager-3").key == "taskmanager"
     # Spark is asked as it runs: with catalog hive, its history server (no Jupyter, no master)
-    assert questions.question_for("spark-iceberg", program_outputs()).ask is questions.spark
-    assert questions.question_for("spark-iceberg", program_outputs(HIVE)).ask is questions.spark_history
+    assert plumbing.question_for("spark-iceberg", program_outputs()).ask is spark
+    assert plumbing.question_for("spark-iceberg", program_outputs(HIVE)).ask is spark_history
 
 
 def test_the_program_exports_what_the_later_stacks_questions_need():
@@ -192,8 +195,8 @@ def test_kafka_passes_when_the_broker_advertises_where_it_answers(kafka):
     assert kafka.good in row.found and "came back" in row.found
     assert kafka.good in row.asked
     # nothing left behind: the topic made for the check, no consumer group
-    assert not [t for t in kafka.topics() if t.startswith(questions.PREFIX)]
-    assert not [g for g in kafka.groups() if g.group_id.startswith(questions.PREFIX)]
+    assert not [t for t in kafka.topics() if t.startswith(plumbing.PREFIX)]
+    assert not [g for g in kafka.groups() if g.group_id.startswith(plumbing.PREFIX)]
 
 
 def test_kafka_fails_naming_the_broker_and_the_address_it_advertises_where_nothing_answers(kafka):
@@ -748,7 +751,7 @@ def test_questions_run_at_the_same_time(servers):
     servers, not by a clock): asked one after another, the first would wait for the
     others and the check would fail. bench/bench_check.py times it."""
     outputs = only(program_outputs(), "connect", "rest", "pinot-controller", "pinot-broker")
-    together = Together(4, patience=questions.READ_TIMEOUT - 1)  # shorter than a question's own wait
+    together = Together(4, patience=plumbing.READ_TIMEOUT - 1)  # shorter than a question's own wait
     for name, server, key in (("connect", fake.Connect(outputs["kafkaConnectPlugins"]), "kafkaConnectUrl"),
                               ("rest", fake.IcebergRest(), "icebergRestUrl"),
                               ("pinot-controller", fake.PinotController(), "pinotControllerUrl"),
@@ -922,13 +925,13 @@ def test_unreadable_outputs_stop_in_one_line(pulumi_world, capsys):
 
 def test_make_check_runs_the_check_on_the_stack_named():
     dry = subprocess.run(["make", "-n", "check", "STACK=alice"], cwd=PROJECT_DIR, capture_output=True, text=True)
-    assert "scripts/check.py --stack alice" in dry.stdout
+    assert "commands/check.py --stack alice" in dry.stdout
     dry = subprocess.run(["make", "-n", "check", "JSON=1"], cwd=PROJECT_DIR, capture_output=True, text=True)
-    assert "scripts/check.py --stack dev --json" in dry.stdout
+    assert "commands/check.py --stack dev --json" in dry.stdout
 
 
 def test_the_readme_says_what_every_row_asks():
     section = (PROJECT_DIR / "README.md").read_text().split("## Is it working?", 1)[1].split("\n## ", 1)[0]
-    for key in questions.QUESTIONS:
+    for key in plumbing.QUESTIONS:
         assert f"`{key}" in section, key
     assert "no check yet" in section and "make forward" in section

@@ -12,8 +12,8 @@ import yaml
 import harness
 from harness import PROJECT, PROJECT_DIR, run_program
 from plan import plan
-from stacks import settings
-from stacks.settings import ENGINE_KEYS, SettingsError
+import settings
+from settings import ENGINE_KEYS, SettingsError
 
 DECLARED = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
 # what a cluster requires of a new stack: the engine, and passwords of its own
@@ -72,7 +72,7 @@ CLI_FACTS = json.loads((PROJECT_DIR / "tests" / "facts" / "cli-config.json").rea
 
 def as_the_cli_encodes(value) -> str:
     """A declared value as the recorded facts say the CLI passes it (written from them,
-    apart from the project's own stacks.settings.as_passed)."""
+    apart from the project's own settings.as_passed)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):

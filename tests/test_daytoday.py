@@ -1,5 +1,5 @@
-"""`make ps`, `make logs`, `make restart` and `make shell` (scripts/daytoday.py,
-scripts/workloads.py): on a real Docker engine with containers of the tests' own,
+"""`make ps`, `make logs`, `make restart` and `make shell` (commands/daytoday.py,
+commands/workloads.py): on a real Docker engine with containers of the tests' own,
 labelled as engines/docker.py labels them, the stack's outputs served by a stand-in
 `pulumi`; on Kubernetes, the kubectl commands they run (a stand-in kubectl), for the
 outputs the program itself exports."""
@@ -18,7 +18,7 @@ import pytest
 from engine import docker
 from harness import PROJECT_DIR, project_copy, run_program, stand_in
 
-from scripts import daytoday, workloads
+from commands import daytoday, workloads
 
 FAKE_PULUMI = '#!/bin/sh\ncase "$1 $2" in "stack output") cat "$OUTPUTS" ;; *) exit 1 ;; esac\n'
 
@@ -154,7 +154,48 @@ def test_ps_lists_every_service_with_state_health_restarts_and_address_and_marks
     assert rows["failing"].split() == ["!", "failing", "analytics", "failed", "(exit", "2)", "-", "-", "-"]
     assert rows["ghost"].split() == ["!", "ghost", "kpow", "missing", "-", "-", "-"]
     assert said[-1] == ("2 of 4 services are not as the stack says: ghost (missing); failing (failed (exit 2)). "
-                        "`make logs S=NAME` shows why; `make up` makes what is missing.")
+                        "`make logs S=NAME` shows why; `make up` makes ghost, failing again.")
+
+
+@pytest.fixture
+def starting(tmp_path, base_image):
+    """A stack right after `make up`: two services whose health check Docker runs next only
+    in 5 minutes (its status stays `starting`); one's check passes now, the other's not yet."""
+    made = Stack(tmp_path, base_image)
+    made.outputs["services"] = {name: made.service("kpow", name) for name in ("ready", "slow")}
+    made.write_outputs()
+    check = ("--health-cmd", "test -f /tmp/ready", "--health-interval", "300s", "--health-start-period", "300s")
+    try:
+        made.run("ready", "touch /tmp/ready; sleep 3600", *check)
+        made.run("slow", "sleep 3600", *check)
+        yield made
+    finally:
+        made.clean()
+
+
+def test_ps_tells_a_service_docker_has_not_checked_again_yet_from_one_still_starting(starting):
+    assert inspect(starting.prefix + "ready")["State"]["Health"]["Status"] == "starting"
+    code, said = starting.main("ps")
+    assert code == 0
+    rows = {line[2:].split()[0]: line for line in said[1:-1]}
+    assert not rows["ready"].startswith("!")
+    assert rows["ready"].split() == ["ready", "kpow", "running", *workloads.LAGGING.split(), "0", "-"]
+    assert rows["slow"].split()[:5] == ["!", "slow", "kpow", "running", "starting"]
+    # `make up` would change nothing here: it is not offered
+    assert said[-1] == ("1 of 2 services are not as the stack says: slow (running, starting) (ready: its own health "
+                        "check passed just now; Docker's status says `starting` until its next check). "
+                        "`make logs S=NAME` shows why; slow still starts (its own check does not pass yet): "
+                        "`make ps` again in a moment.")
+    # its check passes: healthy by the check `make up` waited for, before Docker's next one
+    docker("exec", starting.prefix + "slow", "/bin/sh", "-c", "touch /tmp/ready", check=True)
+    code, said = starting.main("ps")
+    assert inspect(starting.prefix + "slow")["State"]["Health"]["Status"] == "starting"
+    assert said[-1] == ("all 2 services run as the stack says (ready, slow: each own health check passed just now; "
+                        "Docker's status says `starting` until its next check).")
+    # stopped: what `make up` puts right, and only that, is sent to `make up`
+    docker("stop", "-t", "0", starting.prefix + "slow", check=True)
+    code, said = starting.main("ps")
+    assert said[-1].endswith("`make logs S=NAME` shows why; `make up` makes slow again.")
 
 
 def test_logs_show_what_the_container_printed(stack, capfd):
@@ -212,7 +253,7 @@ def test_what_cannot_be_restarted_or_entered_says_why_in_one_line(stack, capsys)
 
 def test_shell_opens_the_images_shell_inside_the_container(stack):
     web = stack.prefix + "web"
-    result = subprocess.run([sys.executable, str(PROJECT_DIR / "scripts" / "daytoday.py"), "shell", "--service", "web",
+    result = subprocess.run([sys.executable, str(PROJECT_DIR / "commands" / "daytoday.py"), "shell", "--service", "web",
                              "--stack", stack.name, "--project-dir", str(stack.project)],
                             input="hostname; echo inside; exit\n", capture_output=True, text=True, env=stack.env,
                             timeout=60)
@@ -269,8 +310,8 @@ def test_ps_marks_a_service_that_runs_but_is_unhealthy_and_names_it(troubled):
     rows = {line[2:].split()[0]: line.split() for line in said[1:-1]}
     assert rows["web"] == ["web", "kpow", "running", "healthy", "0", "-"]
     assert rows["sick"] == ["!", "sick", "kpow", "running", "unhealthy", "0", "-"]
-    assert said[-1] == ("1 of 3 services are not as the stack says: sick (running, unhealthy). "
-                        "`make logs S=NAME` shows why; `make up` makes what is missing.")
+    # an unhealthy service is not what `make up` puts right: its log says why
+    assert said[-1] == "1 of 3 services are not as the stack says: sick (running, unhealthy). `make logs S=NAME` shows why."
 
 
 def test_a_restart_after_which_the_service_never_becomes_healthy_fails_and_does_not_say_restarted(troubled, capfd):

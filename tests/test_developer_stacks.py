@@ -88,7 +88,7 @@ def test_two_developers_share_no_name_and_no_port():
              for run in (alice, bob)]
     assert not (dests[0] & dests[1])
     # services still find each other by their plain names
-    assert bob.container("kafka-1")["networksAdvanced"] == [{"name": "bob-factorhouse", "aliases": ["kafka-1"]}]
+    assert bob.container("kafka-1")["networksAdvanced"] == [{"name": "bob-factorhouse", "aliases": ["kafka-1"], "gwPriority": 0}]
     assert bob.env("kpow")["BOOTSTRAP"] == "kafka-1:19092,kafka-2:19093,kafka-3:19094"
     assert bob.env("kafka-3")["KAFKA_ADVERTISED_LISTENERS"].endswith("//127.0.0.1:29094")
 

@@ -1,4 +1,4 @@
-"""scripts/drop_data.py (`make drop-data`): exactly one stack's data volumes, on real
+"""commands/drop_data.py (`make drop-data`): exactly one stack's data volumes, on real
 Docker engines, labelled as the program labels them (a second engine of the tests' own
 for the stacks without a prefix, whose names any real stack on the shared engine could
 hold); claims through a stand-in kubectl that answers as the cluster would, selectors
@@ -18,7 +18,7 @@ import pytest
 from engine import docker
 from harness import PROJECT_DIR, VOLUME, run_program, stand_in
 
-from scripts import drop_data
+from commands import drop_data
 
 DATA = "dev.factorhouse.local"
 
@@ -117,7 +117,7 @@ def private(tmp_path, second_engine):
 
 
 def test_the_list_of_data_volumes_is_the_programs_with_every_stack_mode_and_catalog():
-    from stacks.settings import STACKS
+    from settings import STACKS
     made = set()
     for mode in ("zookeeper", "kraft"):
         for catalog in ("rest", "hive"):
@@ -165,7 +165,7 @@ def test_without_a_terminal_or_yes_it_lists_and_refuses_in_one_line(shared):
     shared.stack(stack, namePrefix=prefix)
     volumes = {shared.volume(prefix + "minio-data", stack), shared.volume(prefix + "postgres-data", stack)}
     # as `make drop-data` runs it, with no terminal (stdin not a tty)
-    result = subprocess.run([sys.executable, "scripts/drop_data.py", "--stack", stack, "--project-dir",
+    result = subprocess.run([sys.executable, "commands/drop_data.py", "--stack", stack, "--project-dir",
                              str(shared.dir)], cwd=PROJECT_DIR, env={**shared.env, "PYTHONDONTWRITEBYTECODE": "1"},
                             stdin=subprocess.DEVNULL, capture_output=True, text=True)
     assert result.returncode == 2
@@ -308,9 +308,9 @@ def test_make_drop_data_passes_the_stack_and_the_flags():
         assert result.returncode == 0, result.stderr
         return [line for line in result.stdout.splitlines() if "drop_data.py" in line][0]
 
-    assert command().split()[1:] == ["scripts/drop_data.py", "--stack", "dev"]
-    assert command("STACK=alice", "YES=1").split()[1:] == ["scripts/drop_data.py", "--stack", "alice", "--yes"]
-    assert command("YES=0", "LEGACY=1").split()[1:] == ["scripts/drop_data.py", "--stack", "dev", "--legacy"]
+    assert command().split()[1:] == ["commands/drop_data.py", "--stack", "dev"]
+    assert command("STACK=alice", "YES=1").split()[1:] == ["commands/drop_data.py", "--stack", "alice", "--yes"]
+    assert command("YES=0", "LEGACY=1").split()[1:] == ["commands/drop_data.py", "--stack", "dev", "--legacy"]
 
 
 # -- Kubernetes -------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from harness import COMMAND, CONTAINER, IMAGE, NETWORK, VOLUME, run_program
-from engines.docker import go_duration
+from engines.docker import READ_BACK_GW_PRIORITY, READ_BACK_MAPS, go_duration
 
 STACKS = ["kpow", "flex", "analytics", "pinot"]
 SELECTIONS = [c for n in range(1, 5) for c in itertools.combinations(STACKS, n)]
@@ -84,6 +84,34 @@ def test_no_memory_limit_leaves_the_swap_to_drift(runs):
         else:
             assert "memorySwap" not in container.inputs, name
     assert limited == 2  # Kpow and Flex
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def map_typed_container_inputs() -> set[str]:
+    """Every map-typed input of the Docker provider's container, as the installed SDK
+    declares it: the provider's read writes each of them back, as `{}` when Docker has
+    none (docs/engine.md, "What a refresh reads back")."""
+    import inspect
+
+    import pulumi_docker
+    parameters = inspect.signature(pulumi_docker.ContainerArgs.__init__).parameters
+    return {name for name, p in parameters.items() if "Mapping[" in str(p.annotation)}
+
+
+def test_the_program_sets_every_field_a_refresh_reads_back(runs):
+    # unset, a refresh of an unchanged stack shows each as a change: `+ tmpfs: {}`,
+    # `+ sysctls: {}`, `+ gwPriority: 0`
+    assert set(READ_BACK_MAPS) == map_typed_container_inputs() == {"log_opts", "storage_opts", "sysctls", "tmpfs"}
+    for chosen in (tuple(STACKS), ("flex",)):
+        for name, container in runs[chosen].containers.items():
+            for field in READ_BACK_MAPS:
+                assert container.get(_camel(field)) == {}, (name, field)
+            for network in container["networksAdvanced"]:
+                assert network.get("gwPriority") == READ_BACK_GW_PRIORITY == 0, name
 
 
 def test_fixed_names_are_replaced_delete_first(runs):

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from harness import PROJECT_DIR
-from scripts import entry
+from commands import entry
 
 
 @pytest.mark.parametrize("gives_up", [KeyboardInterrupt, EOFError])
@@ -28,17 +28,17 @@ def test_main_s_code_is_the_exit_code():
 
 def test_every_script_a_make_target_runs_ends_through_it():
     makefile = (PROJECT_DIR / "Makefile").read_text()
-    scripts = sorted(set(re.findall(r"scripts/(\w+)\.py", makefile)))
+    scripts = sorted(set(re.findall(r"commands/(\w+)\.py", makefile)))
     assert {"stack", "check", "daytoday", "drop_data", "tunnel"} <= set(scripts)
     for name in scripts:
-        text = (PROJECT_DIR / "scripts" / f"{name}.py").read_text()
-        assert text.rstrip().endswith('if __name__ == "__main__":\n    from scripts import entry\n    entry.run(main)'), name
+        text = (PROJECT_DIR / "commands" / f"{name}.py").read_text()
+        assert text.rstrip().endswith('if __name__ == "__main__":\n    from commands import entry\n    entry.run(main)'), name
 
 
 def test_ctrl_c_at_the_passphrase_prompt_of_a_real_script_is_one_line(tmp_path):
     # a script run as make runs it, interrupted where it would ask: no traceback
     code = ("import sys; sys.argv = ['drop_data.py', '--help']; "
-            "from scripts import entry\n"
+            "from commands import entry\n"
             "def main():\n    raise KeyboardInterrupt\n"
             "entry.run(main)")
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True,

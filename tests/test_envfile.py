@@ -2,7 +2,7 @@
 
 import pytest
 
-from stacks.envfile import EnvFileError, read_env_file
+from settings.envfile import EnvFileError, read_env_file
 
 
 def parse(tmp_path, text):

@@ -16,9 +16,9 @@ import pytest
 
 from fileserver import FileServer
 from harness import PROJECT_DIR
+from engines.steps import manifest_group
 from scripts import fetch
 from together import Together
-from stacks.setup import manifest_group
 
 
 def zip_bytes(files: dict[str, bytes]) -> bytes:

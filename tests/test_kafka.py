@@ -37,7 +37,7 @@ def test_image_container_and_ports(run, service, image, container, ports):
 
 def test_every_container_is_on_the_shared_network_under_its_service_name(run):
     for name, container in run.containers.items():
-        assert container["networksAdvanced"] == [{"name": "factorhouse", "aliases": [name]}]
+        assert container["networksAdvanced"] == [{"name": "factorhouse", "aliases": [name], "gwPriority": 0}]
         assert "network" in run.depends_on(container)
 
 
@@ -184,7 +184,7 @@ def test_port_offset_host_address_and_prefix_follow_everywhere():
     assert run.env("kpow")["BOOTSTRAP"] == BOOTSTRAP
     assert run.ports("kpow") == [("0.0.0.0", 3100, 3000)]
     assert run.container("schema")["name"] == "alice-schema_registry"
-    assert run.container("kpow")["networksAdvanced"] == [{"name": "alice-factorhouse", "aliases": ["kpow"]}]
+    assert run.container("kpow")["networksAdvanced"] == [{"name": "alice-factorhouse", "aliases": ["kpow"], "gwPriority": 0}]
     assert {v["name"] for v in run.of_type("docker:index/volume:Volume")} == {
         "alice-zookeeper-data", "alice-zookeeper-log", "alice-kafka-1-data", "alice-kafka-2-data", "alice-kafka-3-data"}
     assert run.outputs["kafkaBootstrapServers"] == "192.0.2.10:9192,192.0.2.10:9193,192.0.2.10:9194"

@@ -162,7 +162,7 @@ def test_any_allowed_marquez_password_reaches_marquez_as_it_is(password):
 
 @pytest.mark.parametrize("password, refused", [("it's", "'"), ("a${HOME}b", "${")])
 def test_a_marquez_password_that_cannot_reach_marquez_is_refused_in_one_line(password, refused):
-    from stacks.settings import SettingsError
+    from settings import SettingsError
     with pytest.raises(SettingsError) as caught:
         run_program(lineage(marquezPassword=password))
     assert str(caught.value) == (f"invalid config marquezPassword: {refused} is not allowed (the image writes the "

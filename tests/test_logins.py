@@ -9,7 +9,7 @@ import yaml
 
 from harness import PROJECT_DIR
 from logins import can_check, realm, verifies
-from stacks.envfile import read_env_file
+from settings.envfile import read_env_file
 
 RESOURCES = PROJECT_DIR / "resources"
 README = (PROJECT_DIR / "README.md").read_text()

@@ -156,7 +156,7 @@ def test_an_image_override_wins_over_the_modes_default():
 
 
 def test_a_bad_mode_is_refused_naming_the_key():
-    from stacks.settings import SettingsError
+    from settings import SettingsError
     with pytest.raises(SettingsError) as caught:
         run_program({"kafkaMode": "kraftt"})
     assert str(caught.value) == "invalid config kafkaMode: 'kraftt' is not allowed; use one of zookeeper, kraft"

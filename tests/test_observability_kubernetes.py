@@ -8,7 +8,7 @@ import json
 import pytest
 
 from harness import run_program
-from stacks.settings import STACKS
+from settings import STACKS
 from test_kubernetes import CLAIM, K8S, SECRET, VERSIONS, Pods, assert_same_on_both, assert_valid, manifests
 from test_kubernetes import PASSWORDS as K8S_PASSWORDS
 

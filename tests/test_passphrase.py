@@ -1,4 +1,4 @@
-"""One passphrase prompt per command (scripts/passphrase.py, through scripts/stack.py),
+"""One passphrase prompt per command (commands/passphrase.py, through commands/stack.py),
 on a real terminal: `make up` runs under a pseudo-terminal, with a stand-in `pulumi`
 that asks for the passphrase on the terminal, as the CLI does, whenever it needs one and
 its environment gives none (two prompts to create a stack, one to unlock it)."""
@@ -17,7 +17,7 @@ import pytest
 
 from harness import PROJECT_DIR, project_copy, stand_in
 
-from scripts import passphrase, stack, stack_outputs
+from commands import passphrase, stack, stack_outputs
 
 SECRET = "correct horse 4711"
 
@@ -129,7 +129,7 @@ def world(tmp_path):
 
 
 def make(action: str, project: Path, env: dict[str, str], answers: list[str]) -> tuple[str, list[str], int]:
-    script = str(PROJECT_DIR / "scripts" / "stack.py")
+    script = str(PROJECT_DIR / "commands" / "stack.py")
     return converse([sys.executable, script, action, "--project-dir", str(project)], env, project, answers)
 
 
@@ -233,5 +233,5 @@ def test_a_wrong_passphrase_reading_outputs_is_said_as_the_cli_says_not_taken_fo
 
 
 def test_stack_keeps_its_names():
-    # scripts import these from stack.py
+    # commands import these from stack.py
     assert stack.uses_passphrase is passphrase.uses_passphrase and stack.PASSPHRASE_KEYS == passphrase.PASSPHRASE_KEYS

@@ -1,4 +1,4 @@
-"""scripts/recover.py, what `make up`, `make preview` and `make down` run first: a
+"""commands/recover.py, what `make up`, `make preview` and `make down` run first: a
 stack state with a pending create (in Pulumi's export format, served by a stand-in
 `pulumi`) and containers on a real Docker engine, locks of ended and running processes.
 The tests look only at containers and networks they made (names of their own)."""
@@ -16,7 +16,7 @@ import pytest
 from engine import docker
 from harness import stand_in
 
-from scripts import recover, stack
+from commands import recover, stack
 
 CONTAINER = "docker:index/container:Container"
 NETWORK = "docker:index/network:Network"
@@ -354,7 +354,7 @@ def test_make_up_says_what_it_recovered_and_goes_on(world, capsys):
                       interactive=False) == 0
     out = capsys.readouterr().out
     assert f"recovered: removed container {zookeeper}" in out
-    assert world.calls.read_text().splitlines()[-1] == f"up --stack {world.stack} --refresh --yes"
+    assert world.calls.read_text().splitlines()[-1] == f"up --stack {world.stack} --refresh --yes --skip-preview"
 
 
 def test_when_it_cannot_tell_what_runs_under_a_pid_it_takes_it_for_a_pulumi(monkeypatch):

@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from harness import PROJECT_DIR, run_program
-from stacks import settings as settings_module
-from stacks.settings import SettingsError
+import settings as settings_module
+from settings import SettingsError
 
 DECLARED = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
 
@@ -39,9 +39,9 @@ def test_defaults_come_from_pulumi_yaml():
 
 
 def test_a_changed_default_in_pulumi_yaml_changes_the_settings(monkeypatch):
-    declared = settings_module.declarations()
+    declared = settings_module.config.declarations()
     declared["bindAddress"] = {**declared["bindAddress"], "default": "127.0.0.2"}
-    monkeypatch.setattr(settings_module, "declarations", lambda: declared)
+    monkeypatch.setattr(settings_module.config, "declarations", lambda: declared)
     assert run_program().ports("zookeeper") == [("127.0.0.2", 2181, 2181)]
 
 

@@ -46,12 +46,12 @@ def test_cache_and_mirror_settings(tmp_path):
 
 
 def test_changing_one_version_changes_that_group_only(run, monkeypatch, tmp_path):
-    import stacks.setup as setup
+    import engines.steps as steps
     manifest = yaml.safe_load((PROJECT_DIR / "resources/downloads.yaml").read_text())
     manifest["flink-connectors"][1]["url"] = manifest["flink-connectors"][1]["url"].replace("0.5.3", "0.5.4")
     changed = tmp_path / "downloads.yaml"
     changed.write_text(yaml.safe_dump(manifest))
-    monkeypatch.setattr(setup, "MANIFEST", changed)
+    monkeypatch.setattr(steps, "MANIFEST", changed)
     after = run_program()
     for group in GROUPS:
         same = run.one(COMMAND, f"download-{group}")["triggers"] == after.one(COMMAND, f"download-{group}")["triggers"]

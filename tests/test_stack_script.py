@@ -1,4 +1,4 @@
-"""scripts/stack.py (what `make up`, `make preview` and `make down` run), with a stand-in
+"""commands/stack.py (what `make up`, `make preview` and `make down` run), with a stand-in
 `pulumi` that records its calls, whether it had input, and the backend it would use."""
 
 import json
@@ -11,7 +11,7 @@ import yaml
 
 from harness import PROJECT_DIR, stand_in
 
-from scripts import stack
+from commands import stack
 
 FAKE_PULUMI = r"""#!/bin/sh
 # what the CLI would use: PULUMI_BACKEND_URL, else the project's backend.url
@@ -68,9 +68,10 @@ def test_no_stack_file_is_committed_and_git_ignores_them():
 def test_first_up_creates_the_stack_in_the_projects_backend_and_refreshes(world):
     project, env, log = world
     assert stack.main(["up", "--project-dir", str(project)], env=env, interactive=False) == 0
-    # what an interrupted run left is looked for first (scripts/recover.py; nothing here)
+    # what an interrupted run left is looked for first (commands/recover.py; nothing here)
+    # without a terminal nobody reads a preview pass: up skips it
     assert calls(log) == ["stack export --stack dev | backend=project", "stack select --create dev | backend=project",
-                          "up --stack dev --refresh --yes | backend=project"]
+                          "up --stack dev --refresh --yes --skip-preview | backend=project"]
     assert (project / ".pulumi-state").is_dir()
 
 
@@ -88,7 +89,9 @@ def test_a_backend_url_from_the_environment_is_kept(world):
     # not a local folder: no lock file to read, so it asks whether an update runs
     assert calls(log) == ["stack ls --json | backend=s3://team-state", "stack export --stack alice | backend=s3://team-state",
                           "stack select --create alice | backend=s3://team-state",
-                          "up --stack alice --refresh --yes | backend=s3://team-state"]
+                          "up --stack alice --refresh --yes --skip-preview | backend=s3://team-state",
+                          # what the up left, for the next make up (commands/noop.py)
+                          "stack export --stack alice | backend=s3://team-state"]
     assert not (project / ".pulumi-state").exists()
 
 
@@ -110,6 +113,45 @@ def test_without_a_terminal_or_passphrase_it_stops_before_any_pulumi_in_one_line
     # and a stack whose secrets another provider keeps needs none
     (project / "Pulumi.kms.yaml").write_text("secretsprovider: awskms://alias/x\n")
     assert stack.main(["up", "--stack", "kms", "--project-dir", str(project)], env=env, interactive=False) == 0
+
+
+@pytest.mark.parametrize("action", ["up", "preview"])
+def test_a_licence_file_that_is_missing_or_incomplete_stops_it_before_the_passphrase_and_pulumi(
+        world, capsys, tmp_path, action):
+    project, env, log = world
+    asked = []
+    incomplete = tmp_path / "kpow.env"
+    incomplete.write_text("LICENSE_ID=1\nLICENSEE=me\n")
+    (project / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": {
+        "factorhouse-local:kpowLicenseFile": str(incomplete),
+        "factorhouse-local:flexLicenseFile": str(tmp_path / "nowhere.env")}}))
+    assert stack.main([action, "--project-dir", str(project)], env=env, interactive=True,
+                      read_secret=lambda prompt: asked.append(prompt) or "asked") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"invalid config kpowLicenseFile: '{incomplete}' lacks LICENSE_CODE, LICENSE_EXPIRY, LICENSE_SIGNATURE; "
+        "a licence file sets LICENSE_ID, LICENSE_CODE, LICENSEE, LICENSE_EXPIRY, LICENSE_SIGNATURE "
+        "(or `pulumi config rm kpowLicenseFile`: it starts without a licence)",
+        f"invalid config flexLicenseFile: '{tmp_path / 'nowhere.env'}' is not a file; give the path of a licence "
+        "env file (or `pulumi config rm flexLicenseFile`: it starts without a licence)"]
+    assert asked == [] and calls(log) == []
+    # the program's own check, word for word: one function for both
+    from settings.licences import license_problem
+    assert err[0] == "invalid config " + license_problem("kpowLicenseFile", str(incomplete))
+    # a complete file, or the setting left out (the placeholder), goes on to pulumi
+    incomplete.write_text("".join(f"{key}=x\n" for key in ("LICENSE_ID", "LICENSE_CODE", "LICENSEE",
+                                                           "LICENSE_EXPIRY", "LICENSE_SIGNATURE")))
+    (project / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": {
+        "factorhouse-local:kpowLicenseFile": str(incomplete)}}))
+    assert stack.main([action, "--project-dir", str(project)], env=env, interactive=False) == 0
+    assert calls(log)
+
+
+def test_down_does_not_need_valid_licence_settings(world):
+    project, env, log = world
+    (project / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": {"factorhouse-local:kpowLicenseFile": "/nowhere"}}))
+    assert stack.main(["down", "--project-dir", str(project)], env={**env, "STACK_EXISTS": "1"}, interactive=False) == 0
+    assert calls(log)[-1].startswith("destroy --stack dev --yes")
 
 
 def test_a_failed_up_fails_make(world):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness import CONTAINER, PROJECT_DIR, resource_files, run_program
-from stacks.settings import CLOUDBEAVER_PASSWORD_LENGTH, STACKS, SettingsError
+from settings import CLOUDBEAVER_PASSWORD_LENGTH, STACKS, SettingsError
 from test_kubernetes import (CLAIM, DEPLOYMENT, JOB, PASSWORDS, SECRET, VERSIONS, Pods, docker_view, kubernetes_view,
                              manifests, same_dependencies, assert_valid)
 

@@ -1,4 +1,4 @@
-"""scripts/tunnel.py (`make tunnel`): the ssh command for every port a stack publishes,
+"""commands/tunnel.py (`make tunnel`): the ssh command for every port a stack publishes,
 read from containers on a real Docker engine (created, never started: their ports are
 configured, not taken), carrying the stack's label as the program labels them."""
 
@@ -14,7 +14,7 @@ import pytest
 from engine import docker
 from harness import PROJECT_DIR
 
-from scripts import tunnel
+from commands import tunnel
 
 
 @pytest.mark.parametrize("host, destination", [
@@ -68,7 +68,7 @@ def stack_containers(tmp_path, base_image):
 
 def test_every_published_port_of_the_stack_and_no_other(stack_containers):
     project, stack = stack_containers
-    result = subprocess.run([sys.executable, "scripts/tunnel.py", "--stack", stack, "--ssh", "alice@bigbox",
+    result = subprocess.run([sys.executable, "commands/tunnel.py", "--stack", stack, "--ssh", "alice@bigbox",
                              "--project-dir", str(project)], cwd=PROJECT_DIR, capture_output=True, text=True,
                             env={"PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"})
     assert result.returncode == 0, result.stderr

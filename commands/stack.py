@@ -11,14 +11,25 @@
    `pulumi` command run in the project folder uses the same state.
 3. With a local backend, secrets are encrypted with a passphrase: on a terminal it is
    asked for once (twice for a new stack, to confirm) and handed to every pulumi command
-   it runs (scripts/passphrase.py); without a terminal, PULUMI_CONFIG_PASSPHRASE (or
+   it runs (commands/passphrase.py); without a terminal, PULUMI_CONFIG_PASSPHRASE (or
    _FILE) must be set, and it stops at once, in one line, when it is not.
-4. Puts right what an interrupted or failed run left behind (scripts/recover.py: a lock
+4. Puts right what an interrupted or failed run left behind (commands/recover.py: a lock
    of a pulumi that ended, objects made but never written to the state, a failed
    one-shot, pending operations), saying in one line each what it found and did.
+0. Before all of this (up and preview): the stack's licence settings, as Pulumi.yaml and
+   Pulumi.<stack>.yaml set them, are checked as the program checks them
+   (settings/licences.py, `license_problems`), so that a licence file that is missing or
+   incomplete stops it at once, in the program's own words, not a minute into pulumi.
 5. Selects the stack, creating it on first use (up and preview), then runs
    `pulumi up --refresh`, `pulumi preview --refresh --diff` (what up would do) or
-   `pulumi destroy`. Without a terminal, --yes is passed to up and destroy.
+   `pulumi destroy`. Without a terminal, --yes is passed to up and destroy, and up skips
+   its preview pass (--skip-preview: nobody reads it); on a terminal up shows what it
+   will change and asks first.
+   Before all this, `up` asks commands/noop.py whether there is anything to do: when the
+   settings, files, program, state and engine are as the last `up` left them it says so
+   in one line and runs no pulumi (nor asks the passphrase); when only the inputs changed
+   it runs `pulumi up` without --refresh. `--refresh` (make up REFRESH=1) always reads
+   every resource back.
 6. `forward` (engine kubernetes): runs every `kubectl port-forward` of the stack's
    `portForwards` output at once, starting again any that ends (a pod that restarted),
    until Ctrl-C.
@@ -34,7 +45,6 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,23 +52,16 @@ import time
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-import yaml
-
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))  # run as a script or imported
 
-from scripts import passphrase, recover  # noqa: E402
-from scripts.passphrase import PASSPHRASE_KEYS, uses_passphrase  # noqa: E402,F401
+from commands import noop, passphrase, recover, stack_outputs  # noqa: E402
+from commands.passphrase import PASSPHRASE_KEYS, uses_passphrase  # noqa: E402,F401
+from commands.pulumi_cli import backend_url, find_pulumi, local_folder  # noqa: E402,F401
+from settings import cli_config  # noqa: E402
+from settings.licences import license_problems  # noqa: E402
 
 INSTALLER_URL = "https://get.pulumi.com"
-
-
-def find_pulumi(env: Mapping[str, str]) -> str | None:
-    found = shutil.which("pulumi", path=env.get("PATH", ""))
-    if found:
-        return found
-    home_install = Path(env.get("HOME", str(Path.home()))) / ".pulumi" / "bin" / "pulumi"
-    return str(home_install) if home_install.is_file() and os.access(home_install, os.X_OK) else None
 
 
 def install_pulumi(env: Mapping[str, str]) -> str | None:
@@ -75,27 +78,13 @@ def install_pulumi(env: Mapping[str, str]) -> str | None:
     return None
 
 
-def backend_url(env: Mapping[str, str], project_dir: Path) -> str:
-    """The backend the CLI will use: PULUMI_BACKEND_URL, else the project's."""
-    if env.get("PULUMI_BACKEND_URL"):
-        return env["PULUMI_BACKEND_URL"]
-    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
-    return (project.get("backend") or {}).get("url", "")
-
-
-def local_folder(url: str, project_dir: Path) -> Path | None:
-    """The folder of a file:// backend (relative to the project folder, where pulumi runs)."""
-    if not url.startswith("file://"):
-        return None
-    path = Path(os.path.expanduser(url[len("file://"):]))
-    return path if path.is_absolute() else project_dir / path
-
-
-def pulumi_steps(action: str, stack: str, interactive: bool) -> list[list[str]]:
-    """The pulumi commands of an action, in order."""
+def pulumi_steps(action: str, stack: str, interactive: bool, refresh: bool = True) -> list[list[str]]:
+    """The pulumi commands of an action, in order; `refresh`: up reads every resource back."""
     yes = [] if interactive else ["--yes"]
     if action == "up":
-        return [["stack", "select", "--create", stack], ["up", "--stack", stack, "--refresh", *yes]]
+        return [["stack", "select", "--create", stack],
+                ["up", "--stack", stack, *(["--refresh"] if refresh else []), *yes,
+                 *([] if interactive else ["--skip-preview"])]]
     if action == "preview":
         return [["stack", "select", "--create", stack], ["preview", "--stack", stack, "--refresh", "--diff"]]
     if action == "down":
@@ -114,7 +103,6 @@ def forward(pulumi: str, stack: str, env: Mapping[str, str], cwd: Path,
     """Run the stack's port forwards until Ctrl-C (or `stop()`), starting again any that
     ended, after a pause that doubles (up to 30 s) while it keeps ending at once, saying
     why (kubectl's last line)."""
-    from scripts import stack_outputs  # it reads the backend's settings from here
     try:
         commands = stack_outputs.read(stack, cwd, env, interactive, name="portForwards", show_secrets=False,
                                       pulumi=pulumi)
@@ -176,11 +164,19 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     parser.add_argument("action", choices=["up", "preview", "down", "forward"])
     parser.add_argument("--stack", default="dev")
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR)
+    parser.add_argument("--refresh", action="store_true", help="up: read every resource back, even with nothing to do")
     args = parser.parse_args(argv)
     env = dict(os.environ if env is None else env)
     interactive = sys.stdin.isatty() if interactive is None else interactive
     ask = ask or input
     project = args.project_dir
+
+    if args.action in ("up", "preview"):
+        # the program refuses these too, but only after the passphrase and a minute of pulumi
+        problems = license_problems(cli_config(project, args.stack))
+        if problems:
+            print("\n".join(problems), file=sys.stderr)
+            return 2
 
     pulumi = find_pulumi(env)
     if pulumi is None:
@@ -210,6 +206,15 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     if args.action == "down" and not stack_exists(pulumi, args.stack, env, project):
         print(f"There is no stack {args.stack!r} in {url or 'your Pulumi backend'}: nothing to destroy.")
         return 0
+    verdict = noop.Verdict("refresh")
+    if args.action == "up" and not args.refresh:
+        verdict = noop.check(pulumi, args.stack, env, project, folder)
+        if verdict.action == "nothing":
+            print(noop.unchanged_line(args.stack, noop.read_record(project, args.stack)))
+            return 0
+        if verdict.reason:
+            print(f"make up: {verdict.reason}; "
+                  f"{'reading every resource back' if verdict.action == 'refresh' else 'updating'}.")
     if folder is not None and interactive:
         # asked once here, never again by the pulumi commands below (recovery's included)
         try:
@@ -223,13 +228,20 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except recover.Stop as stop:
         print(stop, file=sys.stderr)
         return 2
-    for step in pulumi_steps(args.action, args.stack, interactive):
+    for step in pulumi_steps(args.action, args.stack, interactive, refresh=verdict.action == "refresh"):
+        # what the plan depends on, as it is when the update starts
+        inputs = noop.inputs_digest(project, args.stack, env, pulumi) if step[0] == "up" else None
         code = subprocess.run([pulumi, *step], env=env, cwd=project).returncode
         if code != 0:
+            noop.forget(project, args.stack)
             return code
+        if inputs:
+            noop.record(pulumi, args.stack, env, project, folder, inputs)
+    if args.action == "down":
+        noop.forget(project, args.stack)
     return 0
 
 
 if __name__ == "__main__":
-    from scripts import entry
+    from commands import entry
     entry.run(main)

@@ -1,5 +1,5 @@
 """A stack's services on the engine that runs them, for `make ps`, `make logs`,
-`make restart` and `make shell` (scripts/daytoday.py): the same four questions, asked
+`make restart` and `make shell` (commands/daytoday.py): the same four questions, asked
 of a Docker engine with the docker CLI or of a Kubernetes namespace with kubectl.
 
 - Docker: the containers labelled `dev.factorhouse.local.stack=<project>/<stack>` (as
@@ -22,22 +22,24 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
-from scripts import recover
+from commands import recover
+from commands.recover import run_captured as _run
+from scripts import wait_healthy
 from scripts.dockerenv import docker_cli, docker_env
-from scripts.recover import run_captured as _run
+from settings import PROJECT
 from stacks.service import HealthCheck
-from stacks.settings import PROJECT
 
 DOCKER_LABEL = recover.LABEL  # as engines/docker.py labels containers
 KUBERNETES_NAME = "app.kubernetes.io/name"  # as engines/kubernetes.py labels pods
 KUBERNETES_PART_OF = f"app.kubernetes.io/part-of={PROJECT}"
 STOP_SECONDS = 30  # a container's time to stop cleanly, as on destroy (engines/docker.py) and on Kubernetes
 START_SECONDS = 1200  # how long a new pod may take, as `make up` waits (engines/kubernetes.py)
-WAIT_HEALTHY = Path(__file__).resolve().parent / "wait_healthy.py"
+WAIT_HEALTHY = Path(__file__).resolve().parent.parent / "scripts" / "wait_healthy.py"
 # a shell inside the service: the image's own bash, else its sh
 SHELL = ["/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; fi; exec sh"]
 
@@ -60,15 +62,25 @@ class Wanted:
 @dataclass(frozen=True)
 class Status:
     """How a service runs now. `ok`: as the stack should run it (running, and healthy when
-    it has a check; a one-shot completed)."""
+    it has a check; a one-shot completed). `lags`: healthy by its own check, run just
+    now as `make up`'s health gate runs it, while Docker's status still says `starting`
+    (Docker runs its next check up to one interval later)."""
 
     state: str  # running, completed, missing, exited (1), failed (exit 1), CrashLoopBackOff, ...
     health: str  # healthy, unhealthy, starting, not ready, "-" (no check)
     restarts: Optional[int]
     ok: bool
+    lags: bool = False
+
+    @property
+    def made_by_up(self) -> bool:
+        """Whether `make up` puts it right: a service missing, stopped or a failed one-shot
+        (not one that runs and is not healthy yet, or not at all)."""
+        return self.state in ("missing", "created", "dead") or self.state.startswith(("exited", "failed"))
 
 
 MISSING = Status("missing", "-", None, False)
+LAGGING = "healthy (check passed; Docker's status: starting)"
 
 
 def _cause(result: subprocess.CompletedProcess) -> str:
@@ -150,12 +162,28 @@ class DockerWorkloads:
 
     def statuses(self, services: Sequence[Wanted]) -> dict[str, Status]:
         containers = self.containers()
-        statuses = {}
+        found = {}
         for service in services:
             # the container of the name the stack gives it (another one would be a leftover)
             named = [c for c in containers.get(service.name, []) if c.get("Name", "").lstrip("/") == service.workload]
-            statuses[service.name] = container_status(named[0], service.one_shot) if named else MISSING
-        return statuses
+            found[service.name] = (named[0], container_status(named[0], service.one_shot)) if named else (None, MISSING)
+        # Docker says `starting` until its next check: ask the check itself, as the gate does
+        starting = [name for name, (_, status) in found.items() if status.health == "starting"]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            checked = dict(zip(starting, pool.map(lambda name: self.check_now(found[name][0]), starting)))
+        return {name: (replace(status, health=LAGGING, ok=True, lags=True) if checked.get(name) else status)
+                for name, (_, status) in found.items()}
+
+    def check_now(self, container: dict) -> bool:
+        """Whether the container's own health check passes now, run once as `make up`'s
+        health gate runs it (scripts/wait_healthy.py)."""
+        config = container.get("Config") or {}
+        command = wait_healthy.check_command(config.get("Healthcheck"), config.get("Shell"))
+        if command is None:
+            return False
+        timeout = ((config.get("Healthcheck") or {}).get("Timeout") or 30e9) / 1e9
+        return wait_healthy.run_check(container.get("Id") or container["Name"].lstrip("/"), command, timeout,
+                                      self.env).passed
 
     def logs(self, service: Wanted, lines: int, follow: bool) -> list[str]:
         return self.docker("logs", "--tail", str(lines), *(["--follow"] if follow else []), service.workload)

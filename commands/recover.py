@@ -1,5 +1,5 @@
 """What an interrupted or failed run left behind, found and put right before the next
-`make up` or `make down` (scripts/stack.py runs it), one line each; before `make preview`
+`make up` or `make down` (commands/stack.py runs it), one line each; before `make preview`
 only found and named (a preview changes nothing):
 
 1. A lock of the stack (local state backend) left by a `pulumi` that no longer runs on
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence
 
 from scripts.dockerenv import docker_cli, docker_env
-from stacks.settings import PROJECT, cli_config, default_namespace, stack_label
+from settings import PROJECT, cli_config, default_namespace, stack_label
 
 LABEL = "dev.factorhouse.local"  # as engines/docker.py labels containers and the network
 CONTAINER = "docker:index/container:Container"

@@ -13,11 +13,14 @@ What runs is read from the stack itself: its `services` output (every service it
 or the Kubernetes context it ran on) and `namespace`, and for Docker its `dockerHost`
 setting; never from a list of its own. A service is named by its service name or by
 what the engine calls it (`kafka-1`, `schema` or `schema_registry`); a name the stack
-does not run gets one line naming those it does. scripts/workloads.py asks the engine.
+does not run gets one line naming those it does. commands/workloads.py asks the engine.
 
 - ps: every service with its state, health, restarts and the address a client uses (the
   stack's URL for it, else HOST:PORT); what is missing or not as it should be is marked
-  `!` and named in the last line.
+  `!` and named in the last line, with the way out: `make up` only for what `make up`
+  puts right (missing, stopped, a failed one-shot). Where Docker still says `starting`,
+  the service's own check is run once, as `make up`'s health gate runs it: passed, it is
+  healthy (Docker's status catches up at its next check), else still starting.
 - logs: its last lines (`--lines`, default 100), and with `--follow` what it logs next.
 - restart: the same service stopped and started on the same data and configuration,
   then waited for until its own health check passed; the stack's state stays true.
@@ -39,11 +42,11 @@ from typing import Callable, Mapping, Optional, Sequence
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))  # run as a script or imported
 
-from scripts import passphrase, stack_outputs  # noqa: E402
-from scripts.recover import stack_settings  # noqa: E402
-from scripts.stack import find_pulumi  # noqa: E402
-from scripts.workloads import DockerWorkloads, KubernetesWorkloads, Status, Unreachable, Wanted  # noqa: E402
-from stacks.settings import PROJECT  # noqa: E402
+from commands import passphrase, stack_outputs  # noqa: E402
+from commands.pulumi_cli import find_pulumi  # noqa: E402
+from commands.recover import stack_settings  # noqa: E402
+from commands.workloads import DockerWorkloads, KubernetesWorkloads, Status, Unreachable, Wanted  # noqa: E402
+from settings import PROJECT  # noqa: E402
 
 LINES = 100  # of a log, before following it
 COLUMNS = ("SERVICE", "STACK", "STATE", "HEALTH", "RESTARTS", "ADDRESS")
@@ -98,15 +101,30 @@ def table(services: Sequence[Wanted], statuses: Mapping[str, Status], outputs: M
 
 
 def summary(services: Sequence[Wanted], statuses: Mapping[str, Status], workloads) -> str:
-    """The last line of `make ps`: what needs attention, or that nothing does."""
-    wrong = [f"{s.name} ({statuses[s.name].state}"
-             f"{', ' + statuses[s.name].health if statuses[s.name].health not in ('-', 'healthy') else ''})"
-             for s in services if not statuses[s.name].ok]
+    """The last line of `make ps`: what needs attention and the way out for each kind (only
+    what `make up` puts right is sent to `make up`), or that nothing does."""
+    def named(kept: Sequence[Wanted]) -> str:
+        return ", ".join(s.name for s in kept)
+
+    wrong = [s for s in services if not statuses[s.name].ok]
     where = " (addresses: through `make forward`)" if workloads.kind == "kubernetes" else ""
+    lagging = [s for s in services if statuses[s.name].lags]
+    lag = (f" ({named(lagging)}: {'its' if len(lagging) == 1 else 'each'} own health check passed just now; "
+           "Docker's status says `starting` until its next check)") if lagging else ""
     if not wrong:
-        return f"all {len(services)} services run as the stack says{where}."
-    return (f"{len(wrong)} of {len(services)} services are not as the stack says: {'; '.join(wrong)}. "
-            f"`make logs S=NAME` shows why; `make up` makes what is missing{where}.")
+        return f"all {len(services)} services run as the stack says{lag}{where}."
+    listed = "; ".join(f"{s.name} ({statuses[s.name].state}"
+                       f"{', ' + statuses[s.name].health if statuses[s.name].health not in ('-', 'healthy') else ''})"
+                       for s in wrong)
+    up = [s for s in wrong if statuses[s.name].made_by_up]
+    starting = [s for s in wrong if not statuses[s.name].made_by_up and statuses[s.name].health == "starting"]
+    ways = ["`make logs S=NAME` shows why"]
+    if starting:
+        ways.append(f"{named(starting)} still {'starts' if len(starting) == 1 else 'start'} (its own check does not "
+                    "pass yet): `make ps` again in a moment")
+    if up:
+        ways.append(f"`make up` makes {named(up)} again")
+    return f"{len(wrong)} of {len(services)} services are not as the stack says: {listed}{lag}. {'; '.join(ways)}{where}."
 
 
 def workloads_of(outputs: Mapping, project_dir: Path, stack: str, env: Mapping[str, str]):
@@ -193,5 +211,5 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
 
 
 if __name__ == "__main__":
-    from scripts import entry
+    from commands import entry
     entry.run(main)

@@ -36,8 +36,8 @@ from urllib.parse import urlsplit
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))  # run as a script or imported
 
-from scripts import recover  # noqa: E402
-from stacks.settings import stack_label  # noqa: E402
+from commands import recover  # noqa: E402
+from settings import stack_label  # noqa: E402
 
 ANY_ADDRESS = ("", "0.0.0.0", "::")
 
@@ -121,5 +121,5 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
 
 
 if __name__ == "__main__":
-    from scripts import entry
+    from commands import entry
     entry.run(main)

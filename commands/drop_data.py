@@ -23,7 +23,7 @@ are deleted, so another stack's data never is, whatever its prefix (none include
    without that refuses in one line. Nothing else is ever deleted: not a namespace, an
    image, another stack's volume.
 
-Runs with the project's virtualenv (it reads the stack's settings as scripts/recover.py
+Runs with the project's virtualenv (it reads the stack's settings as commands/recover.py
 does). Exit status: 0 deleted (or nothing to delete), 1 declined or a deletion failed,
 2 refused.
 
@@ -44,9 +44,9 @@ from typing import Callable, Mapping, Optional, Sequence
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))  # run as a script or imported
 
-from scripts import recover  # noqa: E402
-from scripts.stack import find_pulumi  # noqa: E402
-from stacks.settings import default_namespace, kubernetes_stack_label, stack_label  # noqa: E402
+from commands import recover  # noqa: E402
+from commands.pulumi_cli import find_pulumi  # noqa: E402
+from settings import default_namespace, kubernetes_stack_label, stack_label  # noqa: E402
 
 # Every data volume the program makes, without the prefix (the `data` of the services in
 # stacks/; tests/test_drop_data.py holds this list to the program's, with every stack, in
@@ -58,6 +58,7 @@ DATA_VOLUMES = (
     "minio-data", "postgres-data",
     "prometheus-data", "grafana-data", "marquez-db-data", "redis-data",
     "clickhouse-data", "starrocks-fe-meta", "starrocks-be-storage", "cloudbeaver-workspace",
+    "omt-db-data", "omt-es-data", "omt-ingestion-dags", "omt-ingestion-dag-configs",
 )
 DOCKER_LABEL = recover.LABEL  # engines/docker.py: `=data` on every data volume
 KUBERNETES_LABEL = "factorhouse.local"  # engines/kubernetes.py: `=data` on every claim
@@ -326,5 +327,5 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
 
 
 if __name__ == "__main__":
-    from scripts import entry
+    from commands import entry
     entry.run(main)

@@ -1,4 +1,5 @@
-"""The Kafka brokers' question (docs/check.md): one round trip for the whole cluster, whose
+"""The Kafka stack's questions (stacks/kafka.py): the schema registry, Connect, ZooKeeper,
+and the Kafka brokers' (docs/check.md): one round trip for the whole cluster, whose
 answer every broker's row shares.
 
 1. The bootstrap servers (`kafkaBootstrapServers`) answer a metadata request; it must
@@ -15,6 +16,7 @@ answer every broker's row shares.
 from __future__ import annotations
 
 import copy
+import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,9 +24,11 @@ from typing import Mapping, Optional
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+from kazoo.client import KazooClient
+from kazoo.handlers.threading import KazooTimeoutError
 
-from scripts.questions import (PREFIX, READ_TIMEOUT, _QUIET, Failed, Target, Unreachable, question,
-                               reachable)
+from .plumbing import (Failed, PREFIX, QUIET, READ_TIMEOUT, Target, Unreachable, gist, http, json_of, nothing_answers,
+                       question, reachable)
 
 ROUND_TRIP_SECONDS = 10.0  # to create the topic, deliver the messages, read them back
 # for the metadata: where every broker advertises an address nothing serves, the client
@@ -43,7 +47,7 @@ class Broker:
 
 def _client_config(bootstrap: str) -> dict:
     return {"bootstrap.servers": bootstrap, "socket.connection.setup.timeout.ms": 3000,
-            "logger": _QUIET, "error_cb": lambda error: None}
+            "logger": QUIET, "error_cb": lambda error: None}
 
 
 def _brokers(outputs: Mapping) -> list[Broker]:
@@ -194,3 +198,76 @@ def kafka(t: Target) -> str:
     if isinstance(answer, Failed):  # a copy: every broker's row runs in a thread of its own
         raise copy.copy(answer)
     return answer
+
+
+@question("schema", asks="as {schemaRegistryUser}, a schema under a subject made for the check is registered at "
+                         "{schemaRegistryUrl}, read back and deleted; without a login, 401")
+def schema_registry(t: Target) -> str:
+    url, user = t.output("schemaRegistryUrl"), t.output("schemaRegistryUser")
+    auth = (user, t.output("schemaRegistryPassword"))
+    anonymous = http("GET", f"{url}/subjects", expect=None)
+    if anonymous.status_code != 401:
+        raise Failed(f"GET {url}/subjects without a login answered {anonymous.status_code}, not 401: "
+                     "the registry's basic auth is off",
+                     f"its settings ask for BASIC auth; `make up STACK={t.stack}` puts them back")
+    subject = f"{PREFIX}{uuid.uuid4().hex[:8]}-value"
+    schema = {"type": "record", "name": "FhlCheck", "fields": [{"name": "ok", "type": "boolean"}]}
+    headers = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
+    registered = http("POST", f"{url}/subjects/{subject}/versions", expect=None, auth=auth, headers=headers,
+                      json={"schema": json.dumps(schema)})
+    if registered.status_code == 401:
+        raise Failed(f"the registry refuses {user} (401): its realm and the stack's login differ",
+                     "the realm is resources/kpow/schema/schema_realm.properties, the login Kpow's "
+                     f"SCHEMA_REGISTRY_USER/PASSWORD; make them match, then `make up STACK={t.stack}`")
+    if registered.status_code != 200:
+        raise Failed(f"registering a schema under {subject} answered {registered.status_code} {gist(registered)}")
+    try:
+        latest = json_of(http("GET", f"{url}/subjects/{subject}/versions/latest", auth=auth))
+        if json.loads(latest.get("schema", "null")) != schema:
+            raise Failed(f"{subject} reads back another schema than the one registered: {latest.get('schema')}")
+    finally:
+        _delete_subject(url, subject, auth)
+    return f"schema id {json_of(registered).get('id')} under {subject}: registered, read back, deleted; " \
+           "without a login: 401"
+
+
+def _delete_subject(url: str, subject: str, auth: tuple[str, str]) -> None:
+    """Soft, then hard delete (the registry refuses a hard delete first)."""
+    for query in ("", "?permanent=true"):
+        gone = http("DELETE", f"{url}/subjects/{subject}{query}", expect=None, auth=auth)
+        if gone.status_code != 200:
+            raise Failed(f"deleting {subject}{query} answered {gone.status_code} {gist(gone)}: the subject "
+                         "is left behind",
+                         f"delete it: `curl -u USER:PASSWORD -X DELETE {url}/subjects/{subject}` (then with "
+                         "?permanent=true)")
+
+
+@question("connect", asks="{kafkaConnectUrl}/connector-plugins lists every connector the downloads provide")
+def connect(t: Target) -> str:
+    url, expected = t.output("kafkaConnectUrl"), t.output("kafkaConnectPlugins")
+    plugins = json_of(http("GET", f"{url}/connector-plugins"))
+    classes = {p.get("class") for p in plugins if isinstance(p, dict)}
+    missing = [c for c in expected if c not in classes]
+    if missing:
+        raise Failed(f"Connect lacks {', '.join(missing)} ({len(classes)} plugins listed)",
+                     "the downloaded connectors are baked into Connect's image: `make up STACK="
+                     f"{t.stack}` lays them out again and rebuilds it")
+    return f"all {len(expected)} downloaded connectors among {len(classes)} plugins"
+
+
+@question("zookeeper", asks="a ZooKeeper session at {address} lists the root znodes")
+def zookeeper(t: Target) -> str:
+    why = reachable(t.address)
+    if why:
+        raise nothing_answers(t.address, why)
+    client = KazooClient(hosts=t.address, timeout=READ_TIMEOUT, logger=QUIET)
+    try:
+        client.start(timeout=READ_TIMEOUT)
+        children = sorted(client.get_children("/"))
+    except KazooTimeoutError:
+        raise Failed(f"{t.address} takes connections but opens no ZooKeeper session within "
+                     f"{READ_TIMEOUT:.0f}s") from None
+    finally:
+        client.stop()
+        client.close()
+    return f"root znodes: {', '.join(children)}"

@@ -1,11 +1,11 @@
 """A stack's outputs as the user reads them: `pulumi stack output --json`, run in the
-project folder on the backend `make up` uses (scripts/stack.py). The one reader of
+project folder on the backend `make up` uses (commands/stack.py). The one reader of
 outputs: `make check` (secrets in plain text), `make ps`/`logs`/`restart`/`shell` and
 `make forward` (secrets masked).
 
 With a local backend the secrets are encrypted with the stack's passphrase:
 PULUMI_CONFIG_PASSPHRASE (or _FILE) when set; else, on a terminal, it is asked for once
-(scripts/passphrase.py) and handed to the CLI; without a terminal, reading stops in one
+(commands/passphrase.py) and handed to the CLI; without a terminal, reading stops in one
 line saying so. Secrets in plain text always need it; masked ones only with CLIs before
 pulumi/pulumi#23820, so it is asked then only when the CLI fails for want of it.
 """
@@ -18,7 +18,8 @@ import subprocess
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from scripts import passphrase
+from commands import passphrase
+from commands.pulumi_cli import backend_url, find_pulumi, local_folder
 
 TIMEOUT = 120  # seconds: a remote backend may be slow, a local one answers in about a second
 # what the CLI says when there is nothing to read: no such stack, or no such output
@@ -45,7 +46,6 @@ def read(stack: str, project_dir: Path, env: Mapping[str, str], interactive: boo
     """Every output of `stack` as JSON values (a dict), or the one output `name`; secrets
     in plain text with `show_secrets`, masked without; OutputsError otherwise (no CLI, no
     passphrase to be had, no such stack or output, no outputs yet, the CLI's own error)."""
-    from scripts.stack import backend_url, find_pulumi, local_folder  # stack.py reads outputs too
     pulumi = pulumi or find_pulumi(env)
     if pulumi is None:
         raise OutputsError("The Pulumi CLI is not installed, and the stack's outputs are read with it: "

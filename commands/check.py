@@ -5,9 +5,9 @@ this machine would, through the addresses the stack's outputs give (docs/check.m
     check.py [--stack NAME] [--json] [--outputs FILE] [--project-dir DIR]
 
 What runs and where is read from the stack's outputs (`pulumi stack output --json
---show-secrets`, scripts/stack_outputs.py; --outputs reads that JSON from a file
-instead), never from a list of its own. The questions (scripts/questions.py,
-scripts/kafka_check.py) run at the same time, each with short timeouts. One row a
+--show-secrets`, commands/stack_outputs.py; --outputs reads that JSON from a file
+instead), never from a list of its own. The questions (checks/, one module per stack)
+run at the same time, each with short timeouts. One row a
 service: what it asked, pass or fail, how long; a failed row adds one line of cause and
 one of the way out. A service without a question yet is listed as "no check yet".
 
@@ -35,7 +35,8 @@ from typing import Mapping, Sequence
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))  # run as a script or imported
 
-from scripts import questions, stack_outputs  # noqa: E402
+import checks  # noqa: E402
+from commands import stack_outputs  # noqa: E402
 from scripts.dockerenv import docker_cli  # noqa: E402
 
 PASS, FAIL, NO_CHECK = "pass", "fail", "no check yet"
@@ -90,21 +91,21 @@ class WaysOut:
         return ["kubectl", *context, "--namespace", self.namespace or "default"]
 
 
-def ask(name: str, service: Mapping, outputs: Mapping, shared: questions.Shared, stack: str,
+def ask(name: str, service: Mapping, outputs: Mapping, shared: checks.Shared, stack: str,
         ways: WaysOut) -> Row:
     """One service's row: its question asked, timed."""
-    q = questions.question_for(name, outputs)
+    q = checks.question_for(name, outputs)
     if q is None:
         return Row(name, service.get("stack", ""), "", NO_CHECK, 0.0)
-    target = questions.Target(name, service, outputs, shared, stack)
-    row = Row(name, service.get("stack", ""), questions.asked(q, target), PASS, 0.0)
+    target = checks.Target(name, service, outputs, shared, stack)
+    row = Row(name, service.get("stack", ""), checks.asked(q, target), PASS, 0.0)
     started = time.monotonic()
     try:
         row.found = q.ask(target)
-    except questions.Unreachable as failed:
+    except checks.Unreachable as failed:
         row.result, row.cause = FAIL, failed.cause
         row.wayOut = failed.way_out or ways.unreachable(ways.published_at(failed.address, service))
-    except questions.Failed as failed:
+    except checks.Failed as failed:
         row.result, row.cause, row.wayOut = FAIL, failed.cause, failed.way_out or ways.logs(service)
     except Exception as error:  # a client's error the question did not foresee: still one line
         row.result, row.cause = FAIL, " ".join(f"{type(error).__name__}: {error}".split())[:300]
@@ -126,7 +127,7 @@ def _order(outputs: Mapping):
 def ask_all(outputs: Mapping, stack: str) -> list[Row]:
     """Every service of the `services` output asked at once; rows in the stacks' order."""
     services = sorted((outputs.get("services") or {}).items(), key=_order(outputs))
-    shared, ways = questions.Shared(), WaysOut(outputs, stack)
+    shared, ways = checks.Shared(), WaysOut(outputs, stack)
     with ThreadPoolExecutor(max_workers=max(1, len(services))) as pool:
         futures = [pool.submit(ask, name, service, outputs, shared, stack, ways) for name, service in services]
         return [future.result() for future in futures]
@@ -190,5 +191,5 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
 
 
 if __name__ == "__main__":
-    from scripts import entry
+    from commands import entry
     entry.run(main)

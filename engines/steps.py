@@ -1,10 +1,13 @@
-"""Set-up steps as pulumi-command resources, each running one of our scripts in
-scripts/ (standard library only) on `pulumi up`, never during preview, and again only
-when what it is made from changes:
+"""The command steps the engines make, as pulumi-command resources, each running one of
+the program's own steps in scripts/ (standard library only) on `pulumi up`, never during
+preview, and again only when what it is made from changes:
 
-- a download lays out one group of resources/downloads.yaml on this machine;
+- a download lays out one group of resources/downloads.yaml on this machine (a stack
+  names the group, `stacks.service.Download`; engines/images.py makes its one step);
 - an image build builds, on the Docker engine, an image tagged by its content;
-- a health gate waits until a container's health check passes.
+- a health gate waits until a container's health check passes (engines/docker.py);
+- a workload gate waits until a Kubernetes workload is ready or completed, and fails within
+  seconds of a cause that waiting will not heal (engines/kubernetes.py).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import pulumi
 import pulumi_command as command
 import yaml
 
-from .settings import PROJECT_DIR, RESOURCES, Settings
+from settings import PROJECT_DIR, RESOURCES, Settings
 
 MANIFEST = RESOURCES / "downloads.yaml"
 MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
@@ -64,8 +67,15 @@ def docker_environment(settings: Settings) -> Optional[dict[str, str]]:
     return {"DOCKER_HOST": settings.docker_host} if settings.docker_host else None
 
 
+def work_dir() -> Path:
+    """Where this stack's downloads go on this machine (one folder per developer stack)."""
+    return PROJECT_DIR / ".work" / pulumi.get_stack()
+
+
 @dataclass(frozen=True)
-class Download:
+class Downloaded:
+    """One group of the manifest as its step lays it out."""
+
     group: str
     step: command.local.Command
     folder: Path  # on this machine, once `step` has run
@@ -74,7 +84,7 @@ class Download:
     restore: dict
 
 
-def download(settings: Settings, work_dir: Path, group: str, parent: pulumi.Resource) -> Download:
+def download(settings: Settings, work_dir: Path, group: str, parent: pulumi.Resource) -> Downloaded:
     """The step that lays out one group of the manifest. Its folder is named by the
     group's entries, so that a changed version makes a new folder (and rebuilds what
     carries it) while an unchanged one does nothing."""
@@ -94,11 +104,11 @@ def download(settings: Settings, work_dir: Path, group: str, parent: pulumi.Reso
     )
     restore = {"dest": str(folder), "spec": json.loads(spec), "cache": str(settings.download_cache),
                "mirror": settings.download_mirror}
-    return Download(group, step, folder, restore)
+    return Downloaded(group, step, folder, restore)
 
 
 def build_step(settings: Settings, name: str, context: Path, tag: pulumi.Input[str],
-               build_args: dict[str, pulumi.Input[str]], add: Sequence[tuple[Download, str]],
+               build_args: dict[str, pulumi.Input[str]], add: Sequence[tuple[Downloaded, str]],
                depends_on: Sequence[pulumi.Resource], parent: pulumi.Resource,
                push: bool = False, platform: str = "") -> command.local.Command:
     """The step that builds image `tag` on the engine from a context folder plus
@@ -154,4 +164,27 @@ def health_gate(settings: Settings, name: str, container_name: str, container: p
         environment=docker_environment(settings),
         triggers=[container.id],
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[container]),
+    )
+
+
+def workload_gate(name: str, kind: str, context: str, namespace: str, workload: pulumi.CustomResource,
+                  trigger: pulumi.Input[str], timeout: int, image_setting: str,
+                  parent: Optional[pulumi.Resource]) -> command.local.Command:
+    """The step that waits until a Kubernetes workload (`kind` deployment or job, named
+    `name`, in `namespace` of kubeconfig context `context`) is ready or completed
+    (scripts/wait_workload.py), and fails in one line naming the service, the object, the
+    cause and the way out as soon as a cause is seen that waiting will not heal (an image
+    that does not exist, a claim that cannot be provisioned, a pod no node can take, a
+    crash loop, a failed Job); `image_setting` names the setting of its image (images.KEY)
+    for that line. It runs again when `trigger` changes (a new workload, a new pod
+    template); when it failed, it is not saved, so the next `pulumi up` waits again before
+    making anything that needs the service."""
+    wait = [PYTHON, "scripts/wait_workload.py", "--context", context, "--namespace", namespace,
+            "--timeout", str(timeout), *(["--image-setting", image_setting] if image_setting else []), kind, name]
+    return command.local.Command(
+        f"{name}-ready",
+        create=shlex.join(wait),
+        dir=str(PROJECT_DIR),
+        triggers=[trigger],
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[workload]),
     )

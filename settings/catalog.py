@@ -46,6 +46,12 @@ DEFAULT_IMAGES = {
     "starrocks-fe": "starrocks/fe-ubuntu:3.5-latest",
     "starrocks-be": "starrocks/be-ubuntu:3.5-latest",
     "cloudbeaver": "dbeaver/cloudbeaver:latest",
+    # Metadata stack (OpenMetadata 1.11.4, as upstream today); `omt-ingestion` is the base
+    # of the ingestion image built here (resources/metadata/ingestion/)
+    "omt-db": "docker.getcollate.io/openmetadata/postgresql:1.11.4",
+    "omt-es": "docker.elastic.co/elasticsearch/elasticsearch:8.11.4",
+    "omt-server": "docker.getcollate.io/openmetadata/server:1.11.4",
+    "omt-ingestion": "docker.getcollate.io/openmetadata/ingestion:1.11.4",
 }
 
 

@@ -1,0 +1,1 @@
+"""Flink pipelines with declared lineage, for OpenMetadata's ingestion."""
