@@ -13,6 +13,9 @@ one of the way out. A service without a question yet is listed as "no check yet"
 
 Exit status: 0 when every question passed, 1 when one failed, 2 when the stack's outputs
 cannot be read. --json prints the rows as one JSON document, for scripts.
+
+Its failure paths (outputs it cannot read, a question that fails, nothing answering),
+what the user sees of each, and the test that holds it: docs/commands.md.
 """
 
 from __future__ import annotations

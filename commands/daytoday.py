@@ -25,6 +25,9 @@ does not run gets one line naming those it does. commands/workloads.py asks the 
 - restart: the same service stopped and started on the same data and configuration,
   then waited for until its own health check passed; the stack's state stays true.
 - shell: a shell inside it (the image's bash, else its sh).
+
+Its failure paths (a "no" at a prompt, a failed step, an engine or cluster that does not
+answer), what the user sees of each, and the test that holds it: docs/commands.md.
 """
 
 from __future__ import annotations

@@ -26,6 +26,9 @@ are deleted, so another stack's data never is, whatever its prefix (none include
 Runs with the project's virtualenv (it reads the stack's settings as commands/recover.py
 does). Exit status: 0 deleted (or nothing to delete), 1 declined or a deletion failed,
 2 refused.
+
+Its failure paths (a "no" at a prompt, a failed step, an engine or cluster that does not
+answer), what the user sees of each, and the test that holds it: docs/commands.md.
 """
 
 from __future__ import annotations
@@ -160,13 +163,17 @@ class KubernetesData:
         return [line.split("/", 1)[-1] for line in _lines(result.stdout)]
 
     def _namespace_exists(self) -> bool:
+        """Whether the namespace exists; False only on the API server's own answer that it
+        does not (`Error from server (NotFound): namespaces "NS" not found`), Refused on any
+        other failure (a context kubeconfig does not name, a cluster that does not answer,
+        a namespace the user may not read): those are not "no data"."""
         result = self._run("get", "namespace", self.namespace, "--output", "name")
         if result.returncode == 0:
             return True
-        if "NotFound" in (result.stderr or ""):
+        if f'(NotFound): namespaces "{self.namespace}" not found' in (result.stderr or ""):
             return False
-        raise Refused(f"the cluster of {self.where} does not answer ({_last_line(result)}); "
-                      "fix the stack's kubeContext, and run this again")
+        raise Refused(f"kubectl cannot reach {self.where} ({_last_line(result)}); fix the stack's kubeContext "
+                      "(`kubectl config get-contexts` lists them) or start the cluster, and run this again")
 
     def running(self) -> list[str]:
         """The platform's workloads and pods in the namespace (kind/name)."""
@@ -222,15 +229,22 @@ def delete(engine, names: list[str], say: Callable[[str], None]) -> bool:
 
 def resources_in_state(stack: str, env: Mapping[str, str], project_dir: Path) -> int:
     """How many resources (not the stack itself, not a provider) the stack's state holds;
-    0 when there is no such stack, or no Pulumi CLI to ask (the engine is asked too)."""
+    0 when there is no such stack, or no Pulumi CLI to ask (the engine is asked too).
+    Refused when the CLI cannot read the state (a backend that does not answer, a
+    state it cannot parse): that is not "no resources"."""
     pulumi = find_pulumi(env)
     if pulumi is None:
         return 0
     exported = recover.run_captured([pulumi, "stack", "export", "--stack", stack], env, project_dir)
-    try:
-        state = json.loads(exported.stdout) if exported.returncode == 0 else {}
-    except json.JSONDecodeError:
+    if exported.returncode != 0 and "no stack named" in (exported.stderr or ""):
         return 0
+    try:
+        if exported.returncode != 0:
+            raise ValueError(_last_line(exported))
+        state = json.loads(exported.stdout)
+    except ValueError as problem:  # json.JSONDecodeError is one
+        raise Refused(f"pulumi cannot read stack {stack}'s state ({problem}); fix the state backend "
+                      "(PULUMI_BACKEND_URL, or `pulumi login`), and run this again") from None
     return len([r for r in recover.in_state(state)
                 if r.get("type") != "pulumi:pulumi:Stack" and not str(r.get("type", "")).startswith("pulumi:providers:")])
 

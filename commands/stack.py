@@ -35,6 +35,9 @@
    until Ctrl-C.
 Nothing it runs waits for an answer that is not shown: every pulumi command it runs has
 the user's terminal, or none (--non-interactive, no input).
+
+Its failure paths (a "no" at a prompt, a failed step, an engine or cluster that does not
+answer), what the user sees of each, and the test that holds it: docs/commands.md.
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ The server to log in to is the `dockerHost`'s (`ssh://USER@HOST[:PORT]`; for
 `tcp://HOST:PORT`, HOST), or --ssh. Prints the command on stdout and nothing else there,
 so `$(make -s tunnel STACK=alice)` runs it; what it covers goes to stderr. Exit status 2,
 with one line, when there is nothing to tunnel.
+
+Its failure paths (a "no" at a prompt, a failed step, an engine or cluster that does not
+answer), what the user sees of each, and the test that holds it: docs/commands.md.
 """
 
 from __future__ import annotations
@@ -65,6 +68,9 @@ def published_ports(docker: recover.Docker, stack: str) -> dict[int, str]:
         raise NothingToTunnel(f"stack {stack} has no containers on the Docker engine at "
                               f"{docker.env.get('DOCKER_HOST')}: `make up STACK={stack}` first")
     found = docker("inspect", "--format", "{{json .HostConfig.PortBindings}}", *names)
+    if found.returncode != 0 and not found.stdout.strip():  # not "no ports": the engine failed
+        raise NothingToTunnel(f"docker could not inspect stack {stack}'s containers "
+                              f"({(found.stderr.strip().splitlines() or ['?'])[-1]})")
     ports: dict[int, str] = {}
     for line in found.stdout.splitlines():
         for bindings in (json.loads(line) or {}).values():

@@ -133,6 +133,8 @@ class DockerWorkloads:
         """Unreachable unless the engine answers and is the stack's."""
         answer = _run(self.docker("info", "--format", "{{.ID}}"), self.env)
         where = self.env.get("DOCKER_HOST") or f"context {self.env.get('DOCKER_CONTEXT')}"
+        if answer.returncode == 127 and "No such file" in answer.stderr:
+            raise Unreachable("docker is not installed (or not on PATH): install it to reach the stack's engine")
         if answer.returncode != 0:
             raise Unreachable(f"the Docker engine at {where} does not answer ({_cause(answer)}); start it, "
                               "or point dockerHost at the stack's engine")
@@ -144,10 +146,14 @@ class DockerWorkloads:
     def containers(self) -> dict[str, list[dict]]:
         """The stack's containers by service."""
         listed = _run(self.docker("ps", "--all", "--quiet", "--no-trunc", "--filter", f"label={self.label}"), self.env)
+        if listed.returncode != 0:  # not "none": a failed listing is not every service missing
+            raise Unreachable(f"docker could not list the stack's containers ({_cause(listed)})")
         ids = listed.stdout.split()
-        if listed.returncode != 0 or not ids:
+        if not ids:
             return {}
         inspected = _run(self.docker("inspect", *ids), self.env)
+        if inspected.returncode != 0 and not inspected.stdout.strip():
+            raise Unreachable(f"docker could not inspect the stack's containers ({_cause(inspected)})")
         found: dict[str, list[dict]] = {}
         for container in json.loads(inspected.stdout or "[]"):
             service = ((container.get("Config") or {}).get("Labels") or {}).get(DOCKER_LABEL)

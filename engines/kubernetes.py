@@ -6,7 +6,9 @@ resources, in one namespace of the cluster that `kubeContext` names.
 - a long-running service is a Deployment of one pod, replaced whole on a change
   (strategy Recreate: never two pods on one data volume), with a headless Service named
   by the service's name, so that the others reach it by that name on any port, as on a
-  Docker network; a one-shot is a Job that `pulumi up` waits for;
+  Docker network; a one-shot is a Job; a gate step (scripts/wait_workload.py) waits until
+  the workload is ready or completed, and fails within seconds of a cause that waiting
+  will not heal; what needs the service is made after its gate;
 - its data volumes are PersistentVolumeClaims of their own, kept on destroy (as Docker
   volumes are), each mounted through a `data` folder of the volume;
 - its files are a ConfigMap mounted read-only at the same paths (those holding
@@ -15,7 +17,7 @@ resources, in one namespace of the cluster that `kubeContext` names.
 - a NetworkPolicy lets only the namespace's own pods reach its services;
 - its health check is a readiness probe running the same test at the check's interval,
   with a startup probe running it every second until the first pass, so that "healthy"
-  (the Deployment ready, which Pulumi waits for) comes within a second of the service;
+  (the Deployment ready, which its gate waits for) comes within a second of the service;
 - images it pulls are named as they are; images built here are pushed to
   `imageRegistry` when one is set, tagged by their content, so nothing unchanged is built
   or pushed again.
@@ -37,6 +39,7 @@ from stacks.platform import Deployed, Wait
 from stacks.service import Service, is_credential
 
 from .images import Image, Images, is_latest
+from .steps import workload_gate
 from .reach import Identity
 
 LABEL = "factorhouse.local"
@@ -46,7 +49,12 @@ STOP_GRACE_SECONDS = 30  # as on Docker
 # How long `pulumi up` waits for a workload (its image pulled on a new node, then its
 # health check passed) and a service gets to pass its check before it is restarted
 START_SECONDS = 1200
-WAIT = {"pulumi.com/timeoutSeconds": str(START_SECONDS)}
+# Pulumi's own wait for a workload cannot give up early on a cause that waiting will not
+# heal: a condition that holds once the object exists (and its controller saw the change)
+# takes its place on create and update, and the workload gate waits instead
+# (scripts/wait_workload.py). Not `skipAwait`: that also skips the wait for a deletion,
+# and a Deployment or Job made again under its name would meet the old one still there.
+WAIT = {"pulumi.com/timeoutSeconds": str(START_SECONDS), "pulumi.com/waitFor": "jsonpath={.metadata.name}"}
 
 
 def probe_command(test: tuple[str, ...]) -> list[str]:
@@ -247,7 +255,7 @@ class KubernetesEngine:
             return {}
         run = k8s.core.v1.ExecActionArgs(command=probe_command(check.test))
         return {
-            # until it first passes: every second, for as long as `pulumi up` waits
+            # until it first passes: every second, for as long as the workload's gate waits
             "startup_probe": k8s.core.v1.ProbeArgs(
                 exec_=run, period_seconds=STARTUP_PERIOD, timeout_seconds=max(1, check.timeout),
                 failure_threshold=max(check.wait_timeout, START_SECONDS) // STARTUP_PERIOD),
@@ -319,7 +327,7 @@ class KubernetesEngine:
         pod = self._pod(service, image, labels, after, parent)
         depends_on = [r for r in (image.made_by, *after.resources) if r is not None]
         if service.one_shot:
-            return self._job(service, labels, pod, parent, depends_on)
+            return self._job(service, labels, pod, image, parent, depends_on)
 
         deployment = k8s.apps.v1.Deployment(
             service.name,
@@ -334,16 +342,17 @@ class KubernetesEngine:
             opts=self._opts(parent, depends_on=depends_on, delete_before_replace=True),
         )
         name_service = self._name_service(service, labels, selector, parent)
-        # Pulumi waits until the Deployment is available: its pod ready, i.e. its
-        # readiness probe (the health check) passed, or running when it has none
-        ready = Wait((deployment, name_service))
-        waits = {"started": ready}
-        if service.healthcheck:
-            waits["healthy"] = ready
         # made anew: a new Deployment (its uid) or a new pod template from the program (a
         # new revision of its pod); not the generation, which `make restart` (`kubectl
         # rollout restart`) moves too while the service keeps its data and settings
         identity = server_identity("Deployment", service.name, deployment.metadata.uid, template_digest(pod))
+        # the gate waits until the Deployment is available: its pod ready, i.e. its
+        # readiness probe (the health check) passed, or running when it has none
+        gate = self._gate(service, "deployment", deployment, identity, image, parent)
+        ready = Wait((gate, name_service))
+        waits = {"started": ready}
+        if service.healthcheck:
+            waits["healthy"] = ready
         return Deployed(service.name, identity, service.name, waits)
 
     def _name_service(self, service: Service, labels: dict[str, str], selector: dict[str, str],
@@ -368,8 +377,18 @@ class KubernetesEngine:
             opts=self._opts(parent, delete_before_replace=True),
         )
 
-    def _job(self, service: Service, labels, pod, parent, depends_on) -> Deployed:
-        """A one-shot: a Job run once, without retries, which Pulumi waits for until it
+    def _gate(self, service: Service, kind: str, workload: pulumi.CustomResource, trigger: pulumi.Output[str],
+              image: Image, parent) -> pulumi.Resource:
+        """The step that waits for a workload, run again when `trigger` changes: a new
+        workload (its uid) or a new pod template (server_identity: unknown in a preview of
+        one to be made)."""
+        setting = next((f"images.{key}" for key, reference in sorted(self.settings.images.items())
+                        if image.made_by is None and reference == image.key), "")
+        return workload_gate(service.name, kind, self.identity.address, self.settings.namespace, workload, trigger,
+                             START_SECONDS, setting, parent)
+
+    def _job(self, service: Service, labels, pod, image: Image, parent, depends_on) -> Deployed:
+        """A one-shot: a Job run once, without retries, which its gate waits for until it
         completed, failing (with the pod's last lines of log) when it failed. A failed
         Job is replaced, so run again, by the next `pulumi up`."""
         job = k8s.batch.v1.Job(
@@ -378,6 +397,7 @@ class KubernetesEngine:
             spec=k8s.batch.v1.JobSpecArgs(backoff_limit=0, template=pod),
             opts=self._opts(parent, depends_on=depends_on, delete_before_replace=True),
         )
-        done = Wait((job,))
+        trigger = server_identity("Job", service.name, job.metadata.uid, template_digest(pod))
+        done = Wait((self._gate(service, "job", job, trigger, image, parent),))
         return Deployed(service.name, server_identity("Job", service.name, job.metadata.uid), service.name,
                         {"started": done, "completed": done})

@@ -5,7 +5,9 @@ preview, and again only when what it is made from changes:
 - a download lays out one group of resources/downloads.yaml on this machine (a stack
   names the group, `stacks.service.Download`; engines/images.py makes its one step);
 - an image build builds, on the Docker engine, an image tagged by its content;
-- a health gate waits until a container's health check passes (engines/docker.py).
+- a health gate waits until a container's health check passes (engines/docker.py);
+- a workload gate waits until a Kubernetes workload is ready or completed, and fails within
+  seconds of a cause that waiting will not heal (engines/kubernetes.py).
 """
 
 from __future__ import annotations
@@ -162,4 +164,27 @@ def health_gate(settings: Settings, name: str, container_name: str, container: p
         environment=docker_environment(settings),
         triggers=[container.id],
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[container]),
+    )
+
+
+def workload_gate(name: str, kind: str, context: str, namespace: str, workload: pulumi.CustomResource,
+                  trigger: pulumi.Input[str], timeout: int, image_setting: str,
+                  parent: Optional[pulumi.Resource]) -> command.local.Command:
+    """The step that waits until a Kubernetes workload (`kind` deployment or job, named
+    `name`, in `namespace` of kubeconfig context `context`) is ready or completed
+    (scripts/wait_workload.py), and fails in one line naming the service, the object, the
+    cause and the way out as soon as a cause is seen that waiting will not heal (an image
+    that does not exist, a claim that cannot be provisioned, a pod no node can take, a
+    crash loop, a failed Job); `image_setting` names the setting of its image (images.KEY)
+    for that line. It runs again when `trigger` changes (a new workload, a new pod
+    template); when it failed, it is not saved, so the next `pulumi up` waits again before
+    making anything that needs the service."""
+    wait = [PYTHON, "scripts/wait_workload.py", "--context", context, "--namespace", namespace,
+            "--timeout", str(timeout), *(["--image-setting", image_setting] if image_setting else []), kind, name]
+    return command.local.Command(
+        f"{name}-ready",
+        create=shlex.join(wait),
+        dir=str(PROJECT_DIR),
+        triggers=[trigger],
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[workload]),
     )

@@ -66,6 +66,7 @@ class FakeService:
     def __init__(self, delay: float = 0.0):
         self.requests: list[tuple[str, str]] = []
         self.delay = delay
+        self.together = None  # a tests/together.Together its requests wait at
         service = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -73,6 +74,8 @@ class FakeService:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 service.requests.append((self.command, self.path))
+                if service.together is not None:
+                    service.together.wait()
                 if service.delay:
                     threading.Event().wait(service.delay)
                 status, headers, payload = service.answer(self.command, self.path, dict(self.headers), body)

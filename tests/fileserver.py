@@ -19,6 +19,7 @@ class FileServer:
         self.drops: Counter = Counter()  # path -> times to cut the body short
         self.requests: Counter = Counter()
         self.delay = 0.0  # seconds before each answer (latency)
+        self.together = None  # a tests/together.Together every request waits at
         self.rate = 0  # bytes per second per request, 0 for unlimited
         server = self
 
@@ -32,6 +33,8 @@ class FileServer:
                 import time
                 path = self.path
                 server.requests[path] += 1
+                if server.together is not None:
+                    server.together.wait()
                 if server.delay:
                     time.sleep(server.delay)
                 pending = server.failures.get(path)

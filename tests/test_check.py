@@ -10,7 +10,6 @@ import copy
 import json
 import re
 import subprocess
-import time
 
 import psycopg
 import pytest
@@ -27,6 +26,7 @@ from checks.metastore import spark_history
 from commands import check, stack_outputs
 from stacks.kafka import CONNECTOR_CLASSES
 from test_kubernetes import K8S
+from together import Together
 
 EVERY_STACK = {"stacks": json.dumps(["kpow", "flex", "analytics", "pinot", "telemetry", "lineage", "redis",
                                      "clickhouse", "starrocks"])}
@@ -747,18 +747,20 @@ def test_a_service_without_a_question_is_listed_and_fails_nothing(tmp_path, caps
 
 
 def test_questions_run_at_the_same_time(servers):
+    """Each of four services answers only once all four have been asked (told by the
+    servers, not by a clock): asked one after another, the first would wait for the
+    others and the check would fail. bench/bench_check.py times it."""
     outputs = only(program_outputs(), "connect", "rest", "pinot-controller", "pinot-broker")
+    together = Together(4, patience=plumbing.READ_TIMEOUT - 1)  # shorter than a question's own wait
     for name, server, key in (("connect", fake.Connect(outputs["kafkaConnectPlugins"]), "kafkaConnectUrl"),
                               ("rest", fake.IcebergRest(), "icebergRestUrl"),
                               ("pinot-controller", fake.PinotController(), "pinotControllerUrl"),
                               ("pinot-broker", fake.PinotBroker(), "pinotBrokerUrl")):
-        server.delay = 1.0
+        server.together = together
         point(outputs, name, servers(server).address, key)
-    started = time.monotonic()
     answers = rows(outputs)
+    assert together.met, "the four questions were never in flight at once"
     assert {r.result for r in answers.values()} == {check.PASS}
-    assert time.monotonic() - started < 2.5  # one after another: 4 s or more
-    assert all(r.seconds >= 1.0 for r in answers.values())
 
 
 def whole_platform(servers, kafka, zookeeper, postgres, engine_kind: str = "docker") -> dict:
@@ -786,15 +788,13 @@ def whole_platform(servers, kafka, zookeeper, postgres, engine_kind: str = "dock
     return outputs
 
 
-def test_the_whole_platform_passes_in_seconds_on_either_engine(servers, kafka, zookeeper, postgres_logical,
+def test_the_whole_platform_passes_on_either_engine(servers, kafka, zookeeper, postgres_logical,
                                                                 tmp_path, capsys):
     for kind in ("docker", "kubernetes"):
         outputs = whole_platform(servers, kafka, zookeeper, postgres_logical, kind)
         (tmp_path / "o.json").write_text(json.dumps(outputs))
-        started = time.monotonic()
         assert check.main(["--outputs", str(tmp_path / "o.json"), "--json", "--stack", "alice"]) == 0, \
             capsys.readouterr().out
-        took = time.monotonic() - started
         report = json.loads(capsys.readouterr().out)
         assert report["passed"] and report["engine"] == kind and report["stack"] == "alice"
         assert [r["service"] for r in report["services"]] == [
@@ -804,7 +804,6 @@ def test_the_whole_platform_passes_in_seconds_on_either_engine(servers, kafka, z
         assert {r["result"] for r in report["services"]} == {"pass"}
         assert all(set(r) == {"service", "stack", "asked", "result", "seconds", "found", "cause", "wayOut"}
                    for r in report["services"])
-        assert took < 15, took
 
 
 LATER = ("metastore-db", "hive-metastore", "spark-iceberg", "alertmanager", "prometheus", "grafana", "marquez-db",
@@ -812,7 +811,7 @@ LATER = ("metastore-db", "hive-metastore", "spark-iceberg", "alertmanager", "pro
          "starrocks-register")
 
 
-def test_the_later_stacks_pass_together_in_seconds_on_either_engine(servers, redis_secured, marquez_postgres,
+def test_the_later_stacks_pass_together_on_either_engine(servers, redis_secured, marquez_postgres,
                                                                      postgres_logical, prometheus_servers,
                                                                      alertmanager_server, tmp_path, capsys):
     """Every service of telemetry, lineage, redis, clickhouse, starrocks and the hive
@@ -846,16 +845,13 @@ def test_the_later_stacks_pass_together_in_seconds_on_either_engine(servers, red
                     ("spark-iceberg", servers(fake.SparkHistory()).address, ["sparkHistoryUrl"])):
                 point(outputs, name, address, *keys)
             (tmp_path / "o.json").write_text(json.dumps(outputs))
-            started = time.monotonic()
             assert check.main(["--outputs", str(tmp_path / "o.json"), "--json"]) == 0, capsys.readouterr().out
-            took = time.monotonic() - started
             report = json.loads(capsys.readouterr().out)
             assert [r["service"] for r in report["services"]] == [
                 "hive-metastore", "metastore-db", "postgres", "spark-iceberg", "alertmanager", "grafana", "prometheus",
                 "marquez-api", "marquez-db", "marquez-web", "redis", "ch-server", "cloudbeaver", "starrocks-be",
                 "starrocks-fe", "starrocks-register"]
             assert {r["result"] for r in report["services"]} == {"pass"}, report
-            assert took < 10, took
     finally:
         frontend.close()
         metastore.close()

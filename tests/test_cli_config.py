@@ -28,7 +28,7 @@ def refused(config: dict[str, str]) -> list[str]:
     return str(caught.value).splitlines()
 
 
-def test_the_cli_passes_every_declared_default_as_a_string():
+def test_the_harness_passes_every_declared_default_as_a_string():
     config, secret = harness.as_the_cli_passes({}, (), "a-new-stack")
     assert secret == []
     assert set(config) == {f"{PROJECT}:{key}" for key in DECLARED}
@@ -65,11 +65,40 @@ def test_a_test_can_give_its_stack_a_stack_file(tmp_path):
     assert run.ports("kafka-1") == [("127.0.0.1", 9192, 9192)]
 
 
+# What the CLI hands the program, recorded from its sources (tests/facts/cli-config.json;
+# docs/engine.md, "Configuration"): the harness is held to these facts, not to itself.
+CLI_FACTS = json.loads((PROJECT_DIR / "tests" / "facts" / "cli-config.json").read_text())
+
+
+def as_the_cli_encodes(value) -> str:
+    """A declared value as the recorded facts say the CLI passes it (written from them,
+    apart from the project's own settings.as_passed)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, separators=(",", ":"))
+    return value
+
+
+@pytest.mark.parametrize("example", CLI_FACTS["encoding"], ids=lambda e: e["why"])
+def test_the_recorded_encoding_is_the_tests_and_the_programs(example):
+    assert as_the_cli_encodes(example["declared"]) == example["passed"]
+    assert settings.project_defaults({"key": {"default": example["declared"]}}) == {f"{PROJECT}:key": example["passed"]}
+
+
 def test_every_test_runs_the_program_on_the_configuration_the_cli_gives():
-    run_program({"profile": "lite"}, stack="alice")
+    """The configuration a test's program sees is the CLI's by the recorded rule: every
+    key Pulumi.yaml gives a default or a value, encoded as the CLI encodes it, then what
+    the test sets; the organization that of a self-managed backend."""
+    run_program({"profile": "lite", "portOffset": "100"}, stack="alice")
     seen = pulumi.runtime.config.CONFIG.get()
-    assert seen == {**harness.as_the_cli_passes({}, (), "alice")[0], f"{PROJECT}:profile": "lite"}
-    assert pulumi.get_organization() == "organization"  # as on a self-managed backend
+    by_the_rule = {f"{PROJECT}:{key}": as_the_cli_encodes(spec["default"] if "default" in spec else spec["value"])
+                   for key, spec in DECLARED.items() if "default" in spec or "value" in spec}
+    assert set(by_the_rule) == {f"{PROJECT}:{key}" for key in DECLARED}  # every key has one
+    assert seen == {**by_the_rule, f"{PROJECT}:profile": "lite", f"{PROJECT}:portOffset": "100"}
+    assert pulumi.get_organization() == CLI_FACTS["organization"]
 
 
 @pytest.mark.parametrize("preview", [True, False])

@@ -113,16 +113,23 @@ def stack(tmp_path_factory, base_image):
     made.run("web", "true", name=f"fhl-test-{made.name}x-web", stack=f"{made.name}x", detach=False)
     # healthy by Docker's own check before the tests look (`make ps` shows Docker's status,
     # which the health gate does not wait for: it runs the check itself)
-    deadline = time.monotonic() + 60
-    while inspect(made.prefix + "web")["State"]["Health"]["Status"] != "healthy":
-        assert time.monotonic() < deadline, "web never became healthy by Docker's own check"
-        time.sleep(0.2)
+    docker_says(made.prefix + "web", "healthy")
     yield made
     made.clean()
 
 
 def inspect(name: str) -> dict:
     return json.loads(docker("inspect", name, check=True).stdout)[0]
+
+
+def docker_says(name: str, health: str, polls: int = 300) -> None:
+    """Until Docker's own status of the container is `health`: asked every 0.2 s, at most
+    `polls` times (a bound on the wait for Docker's next check, not a claim of speed)."""
+    for _ in range(polls):
+        if inspect(name)["State"]["Health"]["Status"] == health:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"{name} never became {health} by Docker's own check")
 
 
 def provider_reads(name: str) -> dict:
@@ -220,10 +227,7 @@ def test_restart_keeps_the_container_its_data_and_what_the_provider_reads(stack,
     assert docker("exec", web, "/bin/busybox", "cat", "/data/starts", "/tmp/own-file", check=True).stdout.split() == \
         [*starts, "start", "kept"]
     # Docker's own status follows at its next check (1 s here; ps shows it until then)
-    for _ in range(50):
-        if inspect(web)["State"]["Health"]["Status"] == "healthy":
-            break
-        time.sleep(0.2)
+    docker_says(web, "healthy")
     code, said = stack.main("ps")
     assert [line.split()[:5] for line in said if line[2:].startswith("web ")] == \
         [["web", "kpow", "running", "healthy", "0"]]
@@ -272,11 +276,110 @@ def test_a_stack_on_another_engine_or_none_says_so_in_one_line(stack, capsys):
         stack.write_outputs()
 
 
+# -- what goes wrong, on Docker ---------------------------------------------------------
+
+# a service that runs, with a health check of its own; on SIGTERM it is no longer ready
+# and stops; `once`: it cannot start a second time on its data (a service that breaks on
+# a restart), exiting 1 before it is ready
+SERVICE = ('{once}touch /tmp/ready; trap "rm -f /tmp/ready; exit 0" TERM; sleep 3600 & wait')
+ONCE = ('if test -f /data/started; then echo "cannot start twice on this data" >&2; exit 1; fi; '
+        'touch /data/started; ')
+
+
+@pytest.fixture
+def troubled(tmp_path, base_image):
+    """A stack of three services: `web` healthy, `sick` running but its check fails,
+    `fragile` healthy until it is restarted."""
+    made = Stack(tmp_path, base_image)
+    made.outputs["services"] = {name: made.service("kpow", name) for name in ("web", "sick", "fragile")}
+    made.write_outputs()
+    check = ("--health-cmd", "test -f /tmp/ready", "--health-interval", "1s", "--health-retries", "1")
+    made.run("web", SERVICE.format(once=""), *check)
+    made.run("sick", SERVICE.format(once=""), "--health-cmd", "echo not ready; exit 1", "--health-interval", "1s",
+             "--health-retries", "1")
+    made.run("fragile", SERVICE.format(once=ONCE), "--volume", f"{made.volume('fragile-data')}:/data", *check)
+    for name, health in (("web", "healthy"), ("sick", "unhealthy"), ("fragile", "healthy")):
+        docker_says(made.prefix + name, health)
+    yield made
+    made.clean()
+
+
+def test_ps_marks_a_service_that_runs_but_is_unhealthy_and_names_it(troubled):
+    code, said = troubled.main("ps")
+    assert code == 0
+    rows = {line[2:].split()[0]: line.split() for line in said[1:-1]}
+    assert rows["web"] == ["web", "kpow", "running", "healthy", "0", "-"]
+    assert rows["sick"] == ["!", "sick", "kpow", "running", "unhealthy", "0", "-"]
+    # an unhealthy service is not what `make up` puts right: its log says why
+    assert said[-1] == "1 of 3 services are not as the stack says: sick (running, unhealthy). `make logs S=NAME` shows why."
+
+
+def test_a_restart_after_which_the_service_never_becomes_healthy_fails_and_does_not_say_restarted(troubled, capfd):
+    code, said = troubled.main("restart", "--service", "fragile")
+    assert code == 1 and said == []
+    out, err = capfd.readouterr()
+    # the health gate's own line: the container stopped before its check passed
+    assert f"{troubled.prefix}fragile stopped (exit code 1) before it became healthy" in out + err
+    assert inspect(troubled.prefix + "fragile")["State"]["Status"] == "exited"
+
+
+def test_an_engine_that_does_not_answer_is_one_line(troubled, capsys):
+    (troubled.project / f"Pulumi.{troubled.name}.yaml").write_text(
+        f"config:\n  factorhouse-local:dockerHost: unix:///tmp/fhl-no-engine-{troubled.name}.sock\n")
+    for command in (["ps"], ["logs", "--service", "web"], ["restart", "--service", "web"], ["shell", "--service", "web"]):
+        assert troubled.main(*command)[0] == 2, command
+        [line] = capsys.readouterr().err.splitlines()
+        assert line.startswith(f"the Docker engine at unix:///tmp/fhl-no-engine-{troubled.name}.sock does not answer (")
+        assert line.endswith("); start it, or point dockerHost at the stack's engine")
+
+
+def test_a_docker_that_fails_to_list_the_containers_is_not_taken_for_every_service_missing(troubled, tmp_path,
+                                                                                          capsys):
+    real = subprocess.run(["sh", "-c", "command -v docker"], capture_output=True, text=True).stdout.strip()
+    (tmp_path / "failing").mkdir()
+    bin_dir = stand_in(tmp_path / "failing", "docker", f'#!/bin/sh\n[ "$1" = ps ] && {{ echo "Error response from '
+                                                      f'daemon: the engine is shutting down" >&2; exit 1; }}\n'
+                                                      f'exec {real} "$@"\n')
+    env = {**troubled.env, "PATH": f"{bin_dir}:{troubled.env['PATH']}"}
+    code, said = troubled.main("ps", env=env)
+    assert code == 2 and said == []
+    assert capsys.readouterr().err == ("docker could not list the stack's containers (Error response from daemon: "
+                                       "the engine is shutting down)\n")
+
+
+def test_without_the_docker_or_pulumi_command_it_says_so_in_one_line(troubled, tmp_path, capsys):
+    tools = tmp_path / "tools"  # what the stand-in pulumi needs, and no docker
+    tools.mkdir()
+    (tools / "cat").symlink_to(subprocess.run(["sh", "-c", "command -v cat"], capture_output=True,
+                                              text=True).stdout.strip())
+    no_docker = {**troubled.env, "PATH": f"{troubled.bin}:{tools}"}
+    assert troubled.main("logs", "--service", "web", env=no_docker)[0] == 2
+    assert capsys.readouterr().err == "docker is not installed (or not on PATH): install it to reach the stack's engine\n"
+    no_pulumi = {**troubled.env, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    assert troubled.main("ps", env=no_pulumi)[0] == 2
+    assert capsys.readouterr().err == "the Pulumi CLI is not installed: `make up` installs it\n"
+
+
+def test_logs_of_a_service_that_is_gone_fail_with_the_engines_line(stack, capfd):
+    code, _ = stack.main("logs", "--service", "ghost")
+    assert code != 0
+    assert f"No such container: {stack.prefix}ghost" in capfd.readouterr().err
+
+
 # -- Kubernetes: the commands, for the program's own outputs ---------------------------
 
+# every call fails with $FAILS when set (a cluster that does not answer); `rollout
+# restart` with $RESTART_FAILS, `rollout status` with $STATUS_FAILS
 FAKE_KUBECTL = r"""#!/bin/sh
 echo "kubectl $*" >> "$CALLS"
-case "$*" in *" get pods "*) cat "$PODS" ;; *" logs "*) echo "a line of its log" ;; esac
+[ -n "${FAILS:-}" ] && { echo "$FAILS" >&2; exit 1; }
+case "$*" in
+  *" rollout restart "*) [ -n "${RESTART_FAILS:-}" ] && { echo "$RESTART_FAILS" >&2; exit 1; } ;;
+  *" rollout status "*) [ -n "${STATUS_FAILS:-}" ] && { echo "$STATUS_FAILS" >&2; exit 1; } ;;
+  *" get pods "*) cat "$PODS" ;;
+  *" logs "*) echo "a line of its log" ;;
+esac
+exit 0
 """
 
 
@@ -315,9 +418,10 @@ def cluster(tmp_path, k8s_outputs):
            "PODS": str(tmp_path / "pods.json"), "CALLS": str(tmp_path / "calls"), "HOME": str(tmp_path)}
     project = project_copy(tmp_path)
 
-    def main(*args: str) -> tuple[int, list[str], list[str]]:
+    def main(*args: str, **failing: str) -> tuple[int, list[str], list[str]]:
         said: list[str] = []
-        code = daytoday.main([*args, "--project-dir", str(project)], env=env, interactive=False, say=said.append)
+        code = daytoday.main([*args, "--project-dir", str(project)], env={**env, **failing}, interactive=False,
+                             say=said.append)
         calls = (tmp_path / "calls").read_text().splitlines() if (tmp_path / "calls").exists() else []
         (tmp_path / "calls").unlink(missing_ok=True)
         return code, said, calls
@@ -366,6 +470,31 @@ def test_on_kubernetes_a_one_shot_is_not_restarted_and_an_unknown_name_is_named(
     err = capsys.readouterr().err
     assert err.startswith("no service 'pinot-broker' runs in stack dev; the services that do: connect, kafka-1, ")
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("failing, cause", [
+    ("RESTART_FAILS", 'Error from server (Forbidden): deployments.apps "schema" is forbidden: User "alice" cannot '
+                      'patch resource "deployments" in API group "apps" in the namespace "factorhouse-dev"'),
+    ("STATUS_FAILS", 'error: deployment "schema" exceeded its progress deadline'),
+], ids=["the-restart-fails", "the-new-pod-never-becomes-ready"])
+def test_on_kubernetes_a_restart_that_fails_or_never_becomes_ready_fails_and_does_not_say_restarted(
+        cluster, capfd, failing, cause):
+    code, said, calls = cluster("restart", "--service", "schema", **{failing: cause})
+    assert code == 1 and said == []
+    assert cause in capfd.readouterr().err
+    if failing == "RESTART_FAILS":  # not waited for: nothing was restarted
+        assert not any("rollout status" in call for call in calls)
+
+
+def test_on_kubernetes_a_cluster_that_does_not_answer_is_one_line(cluster, capsys):
+    refused = "The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?"
+    code, said, _ = cluster("ps", FAILS=refused)
+    assert code == 2 and said == []
+    assert capsys.readouterr().err == (f"kubectl could not list the pods of namespace factorhouse-dev on context "
+                                       f"kind-current ({refused})\n")
+    for command in (["restart", "--service", "schema"], ["shell", "--service", "minio"]):
+        assert cluster(*command, FAILS=refused)[0] == 2, command
+        assert capsys.readouterr().err.count("\n") == 1
 
 
 def test_the_services_come_from_the_programs_own_output_in_stack_order():

@@ -6,6 +6,7 @@ paths); every relative link and anchor resolves; the README's first screen gets 
 newcomer from a fresh clone to a working platform."""
 
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -604,15 +605,47 @@ def test_the_benchmark_runs_and_its_warm_run_makes_no_request():
     assert re.search(r"warm .* 0 requests", result.stdout), result.stdout
 
 
-def test_the_start_up_benchmark_runs_and_our_chain_is_faster():
+def test_the_start_up_benchmark_runs_and_reports_both_chains():
+    # which is faster is the benchmark's to show (docs/benchmarks.md), not a test's: a
+    # loaded machine would make a timed claim flaky
     import engine
     engine.need(engine.engine_problem(), "a Docker engine")
     result = subprocess.run([sys.executable, "bench/bench_health_chain.py", "--interval", "3", "--links", "2"],
                             capture_output=True, text=True, cwd=PROJECT_DIR, timeout=120)
     assert result.returncode == 0, result.stderr
-    theirs = float(re.search(r"Docker's status.*?([\d.]+) s", result.stdout).group(1))
-    ours = float(re.search(r"our gate.*?([\d.]+) s", result.stdout).group(1))
-    assert ours < theirs, result.stdout
+    assert re.search(r"Docker's status.*?[\d.]+ s", result.stdout), result.stdout
+    assert re.search(r"our gate.*?[\d.]+ s", result.stdout), result.stdout
+
+
+def test_the_check_benchmark_runs_and_reports_both_ways():
+    result = subprocess.run([sys.executable, "bench/bench_check.py", "--latency-ms", "100"], capture_output=True,
+                            text=True, cwd=PROJECT_DIR, timeout=120, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^one after another: [\d.]+ s$", result.stdout, re.M), result.stdout
+    assert re.search(r"^at the same time \(make check\): [\d.]+ s", result.stdout, re.M), result.stdout
+
+
+# --- commands.md: every command's failure paths, each with its test ---------------------
+
+COMMANDS_DOC = (PROJECT_DIR / "docs/commands.md").read_text()
+
+
+def test_every_failure_path_of_every_command_names_tests_that_exist():
+    makefile = (PROJECT_DIR / "Makefile").read_text()
+    # the user's commands: the targets that run one of commands/ (install, help and test aside)
+    targets = {t for t, recipe in re.findall(r"^([a-z-]+):[^\n]*\n((?:\t[^\n]*\n)+)", makefile, re.M)
+               if "commands/" in recipe}
+    assert {"up", "preview", "down", "check", "ps", "logs", "restart", "shell", "drop-data", "tunnel"} <= targets
+    headings = re.findall(r"^## (.+)$", COMMANDS_DOC, re.M)
+    covered = {t for h in headings for t in re.findall(r"`make ([a-z-]+)`", h)}
+    assert covered == targets, covered ^ targets
+    rows = re.findall(r"^\| (?!failure path|---)(.+?) \| (.+?) \| (.+) \|$", COMMANDS_DOC, re.M)
+    assert len(rows) >= 40
+    for path, seen, tests in rows:
+        named = re.findall(r"`(tests/test_\w+\.py)::(test_\w+)`", tests)
+        assert named, path
+        for file, test in named:
+            assert re.search(rf"^def {test}\(", (PROJECT_DIR / file).read_text(), re.M), (path, file, test)
 
 
 def test_the_no_op_benchmark_runs_and_a_no_op_make_up_starts_no_pulumi():

@@ -22,11 +22,15 @@ from commands import drop_data
 
 DATA = "dev.factorhouse.local"
 
-# `pulumi stack export`: the state in $STATE_<stack> when set, else no such stack
+# `pulumi stack export`: the state in $STATE_<stack> (- as _) when set, else no such stack; with
+# $BACKEND_DOWN set, a backend the CLI cannot read
 FAKE_PULUMI = r"""#!/bin/sh
 echo "$*" >> "$CALLS"
+if [ "$1 $2" = "stack export" ] && [ -n "${BACKEND_DOWN:-}" ]; then
+  echo "error: failed to load checkpoint: $BACKEND_DOWN" >&2; exit 255
+fi
 if [ "$1 $2" = "stack export" ]; then
-  eval "state=\${STATE_$4:-}"
+  eval "state=\${STATE_$(echo "$4" | tr -- - _):-}"
   [ -n "$state" ] && { cat "$state"; exit 0; }
   echo "error: no stack named '$4' found" >&2; exit 255
 fi
@@ -57,7 +61,7 @@ class Project:
     def state(self, stack: str, resources: list[dict]) -> None:
         path = self.tmp / f"state-{stack}.json"
         path.write_text(json.dumps({"version": 3, "deployment": {"resources": resources}}))
-        self.env[f"STATE_{stack}"] = str(path)
+        self.env[f"STATE_{stack.replace('-', '_')}"] = str(path)
 
     def volume(self, name: str, stack: str | None = None, data: bool = True) -> str:
         """A volume as the program labels it (stack None: as it did before volumes carried
@@ -75,12 +79,16 @@ class Project:
     def remaining(self) -> set[str]:
         return {name for name in self.made if self.exists(name)}
 
-    def drop(self, stack: str, *flags: str, interactive: bool = False, answer: str = "") -> tuple[int, list[str]]:
+    def drop(self, stack: str, *flags: str, interactive: bool = False, answer: str = "",
+             while_asked=lambda: None) -> tuple[int, list[str]]:
+        """drop_data.main on `stack`; (its exit code, what it said, then what it asked);
+        `while_asked` runs while the user is being asked (what else happens meanwhile)."""
         said: list[str] = []
         asked: list[str] = []
 
         def ask(question: str) -> str:
             asked.append(question)
+            while_asked()
             return answer
 
         code = drop_data.main(["--stack", stack, "--project-dir", str(self.dir), *flags], env=self.env, ask=ask,
@@ -170,18 +178,75 @@ def test_without_a_terminal_or_yes_it_lists_and_refuses_in_one_line(shared):
     assert shared.remaining() == volumes
 
 
-def test_at_a_terminal_it_asks_and_deletes_only_on_yes(shared):
+def one_volume(project: Project) -> tuple[str, str]:
+    """A stack of a name of its own with one data volume on the shared engine."""
     stack = f"t{uuid.uuid4().hex[:8]}"
     prefix = f"fhl-test-{stack}-"
-    shared.stack(stack, namePrefix=prefix)
-    volume = shared.volume(prefix + "kafka-1-data", stack)
-    code, said = shared.drop(stack, interactive=True, answer="")
+    project.stack(stack, namePrefix=prefix)
+    return stack, project.volume(prefix + "kafka-1-data", stack)
+
+
+# the prompt says [y/N]: only a yes deletes; no answer, a no, and anything else do not
+@pytest.mark.parametrize("answer", ["", "n", "N", "no", "nope", "yes please", "q"])
+def test_at_a_terminal_any_answer_but_yes_deletes_nothing(shared, answer):
+    stack, volume = one_volume(shared)
+    code, said = shared.drop(stack, interactive=True, answer=answer)
     assert code == 1 and shared.remaining() == {volume}
     assert said[-2:] == ["Nothing deleted.",
                          f"asked: Delete the 1 volume of stack {stack} listed above, with their data, for good? [y/N] "]
-    code, said = shared.drop(stack, interactive=True, answer="y")
+
+
+@pytest.mark.parametrize("answer", ["y", "Y", " yes ", "YES"])
+def test_at_a_terminal_a_yes_deletes(shared, answer):
+    stack, volume = one_volume(shared)
+    code, said = shared.drop(stack, interactive=True, answer=answer)
     assert code == 0 and shared.remaining() == set()
-    assert f"deleted volume {volume}" in said
+    assert said[-2:] == [f"deleted volume {volume}",
+                         f"asked: Delete the 1 volume of stack {stack} listed above, with their data, for good? [y/N] "]
+
+
+def test_a_volume_that_cannot_be_deleted_fails_the_command_naming_it_and_the_rest_go(shared, base_image):
+    """Between the check and the deletion (while the user is asked) a container starts
+    using one of the volumes: the engine refuses to delete that one; the other is deleted,
+    and the command fails (exit 1), naming it with the engine's own words."""
+    stack = f"t{uuid.uuid4().hex[:8]}"
+    prefix = f"fhl-test-{stack}-"
+    shared.stack(stack, namePrefix=prefix)
+    taken, free = shared.volume(prefix + "minio-data", stack), shared.volume(prefix + "postgres-data", stack)
+    user = f"fhl-test-user-{stack}"
+
+    def a_container_takes_one():
+        docker("create", "--name", user, "--network", "none", "-v", f"{taken}:/data", base_image, "/bin/busybox",
+               "true", check=True)
+    try:
+        code, said = shared.drop(stack, interactive=True, answer="y", while_asked=a_container_takes_one)
+    finally:
+        docker("rm", "-f", user)
+    assert code == 1, said
+    assert shared.remaining() == {taken}
+    [failed] = [line for line in said if line.startswith(f"volume {taken} was not deleted: ")]
+    assert "in use" in failed, failed
+    assert f"deleted volume {free}" in said
+
+
+def test_an_engine_that_does_not_answer_is_refused_in_one_line_not_taken_for_no_data(tmp_path, capsys):
+    project = Project(tmp_path, host=f"unix:///tmp/fhl-no-engine-{uuid.uuid4().hex[:8]}.sock")
+    stack = project.stack("alice")
+    code, said = project.drop(stack, "--yes")
+    assert code == 2 and said == []
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"the Docker engine at {project.host} does not answer (")
+    assert line.endswith("); start it, or fix the stack's dockerHost, and run this again")
+
+
+def test_a_state_backend_that_cannot_be_read_is_refused_not_taken_for_no_stack(shared, capsys):
+    stack, volume = one_volume(shared)
+    shared.env["BACKEND_DOWN"] = "blob (key \".pulumi/stacks/x.json\") (code=Unknown): connection refused"
+    code, said = shared.drop(stack, "--yes")
+    assert code == 2 and said == [] and shared.remaining() == {volume}
+    assert capsys.readouterr().err.splitlines() == [
+        f"pulumi cannot read stack {stack}'s state (error: failed to load checkpoint: {shared.env['BACKEND_DOWN']}); "
+        "fix the state backend (PULUMI_BACKEND_URL, or `pulumi login`), and run this again"]
 
 
 def test_a_stack_that_still_has_containers_is_refused(shared, base_image):
@@ -252,7 +317,9 @@ def test_make_drop_data_passes_the_stack_and_the_flags():
 
 # A stand-in kubectl over a cluster in $KUBE_WORLD (JSON): the context and namespace it
 # answers for, and its objects with their labels; it selects by label as kubectl does
-# (key=value, !key), and records every call in $CALLS.
+# (key=value, !key), and records every call in $CALLS. As kubectl fails: a --context
+# the kubeconfig does not name ("contexts": the ones it names), a cluster that does not
+# answer ("down"), a claim the user may not delete ("undeletable").
 FAKE_KUBECTL = r"""#!/usr/bin/env python3
 import json, os, sys
 args = sys.argv[1:]
@@ -267,6 +334,11 @@ while i < len(args):
     else:
         rest.append(args[i])
         i += 1
+if "--context" in flags and flags["--context"] not in world.get("contexts", [world["context"]]):
+    print("error: context was not found for specified context: " + flags["--context"], file=sys.stderr); sys.exit(1)
+if world.get("down"):
+    print("The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?",
+          file=sys.stderr); sys.exit(1)
 here = flags.get("--context") == world["context"] and flags.get("--namespace") == world["namespace"]
 objects = world["objects"] if here else []
 
@@ -295,6 +367,10 @@ if verb == "get":
         if o["kind"] in kinds and selected(o.get("labels", {})):
             print(o["kind"] + "/" + o["name"])
     sys.exit(0)
+if verb == "delete" and rest[2] in world.get("undeletable", []):
+    print('Error from server (Forbidden): persistentvolumeclaims "%s" is forbidden: User "alice" cannot delete '
+          'resource "persistentvolumeclaims" in API group "" in the namespace "%s"' % (rest[2], flags["--namespace"]),
+          file=sys.stderr); sys.exit(1)
 if verb == "delete" and what == "persistentvolumeclaim":
     world["objects"] = [o for o in world["objects"] if not (here and o["kind"] == what and o["name"] == rest[2])]
     json.dump(world, open(os.environ["KUBE_WORLD"], "w"))
@@ -313,11 +389,11 @@ def claim(name: str, stack: str | None = None) -> dict:
 
 
 class Cluster:
-    def __init__(self, tmp_path: Path, context: str | None, namespace: str, objects: list[dict]):
+    def __init__(self, tmp_path: Path, context: str | None, namespace: str, objects: list[dict], **how: object):
         self.project = Project(tmp_path)
         stand_in(tmp_path, "kubectl", FAKE_KUBECTL)
         self.world = tmp_path / "world.json"
-        self.world.write_text(json.dumps({"context": context, "namespace": namespace, "objects": objects}))
+        self.world.write_text(json.dumps({"context": context, "namespace": namespace, "objects": objects, **how}))
         self.project.env["KUBE_WORLD"] = str(self.world)
 
     def claims(self) -> set[str]:
@@ -396,3 +472,33 @@ def test_kubernetes_a_namespace_that_is_gone_has_nothing_to_drop(tmp_path):
     code, said = cluster.project.drop("alice", "--yes")
     assert code == 0
     assert said == ["Stack alice has no data to drop on namespace factorhouse-alice of kubectl context (the current one)."]
+
+
+@pytest.mark.parametrize("how, context, cause", [
+    ({"contexts": ["kind-kind"]}, "kind-tema", "error: context was not found for specified context: kind-tema"),
+    ({"down": True}, "kind-team", "The connection to the server 127.0.0.1:6443 was refused - did you specify the "
+                                  "right host or port?"),
+], ids=["a-context-the-kubeconfig-does-not-name", "a-cluster-that-does-not-answer"])
+def test_kubernetes_a_kubectl_that_cannot_reach_the_cluster_is_refused_not_taken_for_no_namespace(
+        tmp_path, capsys, how, context, cause):
+    cluster = Cluster(tmp_path, "kind-team", "team-alice", [claim("minio-data", "alice")], **how)
+    cluster.project.stack("alice", engine="kubernetes", kubeContext=context, namespace="team-alice")
+    code, said = cluster.project.drop("alice", "--yes")
+    assert code == 2 and said == [] and cluster.claims() == {"minio-data"}
+    assert capsys.readouterr().err.splitlines() == [
+        f"kubectl cannot reach namespace team-alice of kubectl context {context} ({cause}); fix the stack's "
+        "kubeContext (`kubectl config get-contexts` lists them) or start the cluster, and run this again"]
+    assert not [call for call in cluster.kubectl_calls() if "delete" in call]
+
+
+def test_kubernetes_a_claim_that_cannot_be_deleted_fails_the_command_naming_it_and_the_rest_go(tmp_path):
+    cluster = Cluster(tmp_path, None, "factorhouse-alice", [claim("minio-data", "alice"), claim("redis-data", "alice")],
+                      undeletable=["minio-data"])
+    cluster.project.stack("alice", engine="kubernetes")
+    code, said = cluster.project.drop("alice", "--yes")
+    assert code == 1 and cluster.claims() == {"minio-data"}
+    assert said[1:] == [
+        'claim minio-data was not deleted: Error from server (Forbidden): persistentvolumeclaims "minio-data" is '
+        'forbidden: User "alice" cannot delete resource "persistentvolumeclaims" in API group "" in the namespace '
+        '"factorhouse-alice"',
+        "deleted claim redis-data"]

@@ -35,6 +35,8 @@ CLAIM = "kubernetes:core/v1:PersistentVolumeClaim"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 PROVIDER = "pulumi:providers:kubernetes"
 STACKS = ["kpow", "flex", "analytics", "pinot"]
+# Pulumi's own wait replaced by a condition that holds once the object exists; the gate waits
+WAIT = {"pulumi.com/timeoutSeconds": "1200", "pulumi.com/waitFor": "jsonpath={.metadata.name}"}
 # the schemas of every Kubernetes minor version that kubernetes-validate ships
 VERSIONS = [f"1.{minor}" for minor in range(25, 38)]
 
@@ -130,15 +132,15 @@ def kubernetes_view(run) -> dict[str, dict]:
 
 def same_dependencies(docker_run, k8s_run) -> dict[str, tuple[set, set]]:
     """Per service, the services it waits for on each engine: on Docker their containers
-    or health gates; on Kubernetes their workloads (a Deployment, which Pulumi waits
-    for until ready, or a Job, until complete; not merely their Services)."""
+    or health gates; on Kubernetes their workloads' gates (a Deployment's, which waits
+    until it is ready, or a Job's, until it completed; not merely their Services)."""
     services = set(docker_run.containers)
     workloads = Pods(k8s_run).workloads
     out = {}
     for name, container in docker_run.containers.items():
         on_docker = {d.removesuffix("-healthy") for d in docker_run.depends_on(container)}
-        on_k8s = {k8s_run.by_urn(u).name for u in workloads[name].dependencies
-                  if k8s_run.by_urn(u).type in (DEPLOYMENT, JOB)}
+        on_k8s = {k8s_run.by_urn(u).name.removesuffix("-ready") for u in workloads[name].dependencies
+                  if k8s_run.by_urn(u).type == COMMAND and k8s_run.by_urn(u).name.endswith("-ready")}
         out[name] = (on_docker & services, on_k8s)
     return out
 
@@ -172,9 +174,12 @@ def assert_same_on_both(docker_run, k8s_run) -> None:
 def test_every_service_runs_on_kubernetes_what_it_runs_on_docker(runs, case):
     docker_run, k8s_run = runs[case]
     assert_same_on_both(docker_run, k8s_run)
-    # no Docker resource, no health gate: the cluster probes, Pulumi waits for readiness
+    # no Docker resource, no Docker health gate: the cluster probes, each workload's gate
+    # waits for its readiness
     assert not [r for r in k8s_run.registrations if r.type.startswith(("docker:", "pulumi:providers:docker"))]
     assert not [r for r in k8s_run.of_type(COMMAND) if r.name.endswith("-healthy")]
+    assert {r.name for r in k8s_run.of_type(COMMAND) if r.name.endswith("-ready")} == \
+        {f"{name}-ready" for name in Pods(k8s_run).workloads}
 
 
 def test_the_workloads_services_and_claims(runs):
@@ -253,7 +258,7 @@ def test_health_checks_are_probes_found_within_a_second():
         assert startup == {"exec": command, "periodSeconds": 1, "timeoutSeconds": seconds(check["timeout"]),
                            "failureThreshold": max(1200, int(gate[gate.index("--timeout") + 1]))}, name
         assert startup["failureThreshold"] >= MIN_WAIT_SECONDS
-        assert pods.workloads[name]["metadata"]["annotations"] == {"pulumi.com/timeoutSeconds": "1200"}
+        assert pods.workloads[name]["metadata"]["annotations"] == WAIT
     assert checked == 6  # connect, jobmanager, minio and Pinot's three
 
 
@@ -263,14 +268,16 @@ def test_the_bucket_set_up_is_a_job_that_is_waited_for_and_run_again_when_it_fai
     job = pods.workloads["mc"]
     assert job.type == JOB and job["spec"]["backoffLimit"] == 0
     assert pods.pod("mc")["restartPolicy"] == "Never"
-    assert job["metadata"]["annotations"] == {"pulumi.com/replaceUnready": "true", "pulumi.com/timeoutSeconds": "1200"}
-    # Pulumi waits for every workload and Job (only a claim is not waited for itself)
+    assert job["metadata"]["annotations"] == {"pulumi.com/replaceUnready": "true", **WAIT}
+    # Pulumi waits for the deletion of every workload and Job (skipAwait would skip it;
+    # only a claim is not waited for itself)
     for r in run.registrations:
         if r.type.startswith("kubernetes:") and r.type != CLAIM:
             assert "pulumi.com/skipAwait" not in json.dumps(r.inputs), r.name
+    # what needs it waits for its gate: the Job completed
     for name in ("rest", "spark-iceberg"):
-        assert "mc" in run.depends_on(pods.workloads[name])
-    assert "minio" in run.depends_on(job)
+        assert "mc-ready" in run.depends_on(pods.workloads[name])
+    assert "minio-ready" in run.depends_on(job)
     # a new MinIO (a replaced Deployment, or a new revision of its pod) runs it again
     assert job["spec"]["template"]["metadata"]["annotations"]["factorhouse.local/replace-when"]
 
@@ -490,7 +497,7 @@ def test_manifests_cover_every_kind(all_manifests):
 def test_every_probed_container_is_probed_every_second_until_it_first_passes_for_the_whole_wait(all_manifests):
     """In every manifest of every case: a container with a health check has a startup
     probe at most 1 s apart (the readiness probe, at the check's own interval, runs only
-    once it passed), allowed to fail for as long as Pulumi waits for the workload."""
+    once it passed), allowed to fail for as long as the gate waits for the workload."""
     probed = 0
     for manifest in all_manifests:
         if manifest["kind"] not in ("Deployment", "Job"):
@@ -529,7 +536,8 @@ def test_kept_claims_are_not_waited_for_themselves_the_deployment_waits_until_th
     run = run_program({**K8S, **config(["analytics"])})
     for claim in run.of_type(CLAIM):
         assert claim["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}, claim.name
-        # the workload that mounts it depends on it, and Pulumi waits for its claims bound
+        # the workload that mounts it depends on it, and its gate waits for its pod ready,
+        # which needs its claims bound
         pods = Pods(run)
         users = [w for w in pods.workloads.values() if claim.urn in w.dependencies]
         mounting = [w for w in users if {"claimName": claim["metadata"]["name"]} in

@@ -129,7 +129,7 @@ def test_scripts_need_the_standard_library_only():
 def test_each_part_is_in_the_folder_named_for_it():
     # the commands a user runs through make, the check's questions, the program's own steps
     assert {p.stem for p in (PROJECT_DIR / "scripts").glob("*.py")} == \
-        {"__init__", "fetch", "build_image", "wait_healthy", "dockerenv", "modes"}
+        {"__init__", "fetch", "build_image", "wait_healthy", "wait_workload", "dockerenv", "modes"}
     makefile = (PROJECT_DIR / "Makefile").read_text()
     for command in ("stack", "check", "daytoday", "drop_data", "tunnel"):
         assert f"commands/{command}.py" in makefile

@@ -77,7 +77,7 @@ with open(os.environ["CALLS"], "a") as log:
 PROMPT = re.compile(rb"[^\n]*(passphrase|confirm)[^\n]*: $", re.I)
 
 
-def converse(argv: list[str], env: dict[str, str], cwd: Path, answers: list[str],
+def converse(argv: list[str], env: dict[str, str], cwd: Path, answers: list,
              timeout: float = 60) -> tuple[str, list[str], int]:
     """Run argv on a new pseudo-terminal (its controlling terminal, as a shell's), answer
     each prompt with the next answer; (what the terminal showed, the prompts, exit code)."""
@@ -105,7 +105,9 @@ def converse(argv: list[str], env: dict[str, str], cwd: Path, answers: list[str]
             asked = PROMPT.search(pending)
             if asked:
                 prompts.append(asked.group(0).decode().strip())
-                os.write(fd, (answers.pop(0) if answers else "no more answers").encode() + b"\n")
+                answer = answers.pop(0) if answers else "no more answers"
+                # bytes: keys as typed (Ctrl-D, Ctrl-C), without Enter
+                os.write(fd, answer if isinstance(answer, bytes) else answer.encode() + b"\n")
                 pending = b""
         else:
             os.kill(pid, signal.SIGKILL)
@@ -163,17 +165,16 @@ def test_a_first_up_asks_once_and_once_more_to_confirm_and_every_pulumi_gets_it(
     assert SECRET not in shown
 
 
-def test_without_it_the_cli_alone_asks_three_times(world):
-    # what a first `make up` was, and what the stand-in does when not given it: this
-    # is what the script's one prompt replaces
+@pytest.mark.parametrize("gives_up, key", [("end-of-input", b"\x04"), ("ctrl-c", b"\x03")])
+def test_giving_up_at_the_passphrase_prompt_stops_make_up_in_one_line_and_runs_no_pulumi(world, gives_up, key):
+    # Ctrl-D (the end of input) or Ctrl-C at the script's own prompt, on a real terminal
     project, env, calls = world
-    stand_in_pulumi = str(Path(env["PATH"].split(":")[0]) / "pulumi")
-    prompts = []
-    for command in (["stack", "select", "--create", "dev"], ["up", "--stack", "dev", "--refresh"]):
-        shown, asked, code = converse([stand_in_pulumi, *command], env, project, [SECRET] * 3)
-        assert code == 0, shown
-        prompts += asked
-    assert len(prompts) == 3 and calls.read_text().count("by prompt") == 2
+    shown, prompts, code = make("up", project, env, [key])
+    assert code == 130, shown
+    assert prompts == ["Choose a passphrase for stack dev's secrets (a new stack):"]
+    assert shown.strip().splitlines()[-1] == "stopped: nothing more was done"
+    assert "Traceback" not in shown
+    assert not calls.exists() and not (project / "Pulumi.dev.yaml").exists()  # no pulumi made anything
 
 
 def test_a_confirmation_that_differs_is_asked_again_and_three_differences_stop_in_one_line(world):

@@ -6,7 +6,7 @@ import json
 import os
 import socket
 import subprocess
-import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -34,14 +34,11 @@ def test_the_local_engine_answers_with_its_own_id():
 
 
 @pytest.mark.parametrize("host", ["tcp://127.0.0.1:{port}", "unix:///tmp/fhl-no-engine-here.sock"])
-def test_a_dead_address_stops_at_once_with_one_line_naming_it(host):
+def test_a_dead_address_stops_with_one_line_naming_it(host):
     host = host.format(port=closed_port())
-    started = time.monotonic()
     with pytest.raises(reach.EngineUnreachable) as caught:
         reach.reach(settings(host=host))
-    took = time.monotonic() - started
     message = str(caught.value)
-    assert took < 5, took
     assert "\n" not in message
     assert message.startswith(f"dockerHost {host}: no Docker engine answers (")
     assert "pulumi config set dockerHost" in message
@@ -49,7 +46,7 @@ def test_a_dead_address_stops_at_once_with_one_line_naming_it(host):
             or "cannot connect" in message.lower()), message
 
 
-def test_a_cluster_that_does_not_answer_stops_at_once(tmp_path, monkeypatch):
+def test_a_cluster_that_does_not_answer_is_one_line_naming_the_context(tmp_path, monkeypatch):
     bin_dir = stand_in(tmp_path, "kubectl", "#!/bin/sh\necho 'W1130 warning: something' >&2\n"
                                             "echo 'The connection to the server 127.0.0.1:6443 was refused' >&2\nexit 1\n")
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
@@ -88,16 +85,17 @@ def test_no_current_context_says_so(tmp_path, monkeypatch):
 def test_an_engine_that_never_answers_is_given_up_on_after_its_timeout(tmp_path, monkeypatch, kind, command, where):
     """An address whose packets are dropped (an ssh host behind a firewall, a cluster's
     API server gone away): the call hangs, and is given up on after TIMEOUT seconds
-    (here 1), in one line, instead of hanging the run."""
-    bin_dir = stand_in(tmp_path, command, "#!/bin/sh\nexec sleep 10\n")
+    (here 1), in one line, instead of hanging the run: the hanging command (a stand-in
+    that would sleep 10 minutes) was ended, not waited for."""
+    pids = tmp_path / "pids"
+    bin_dir = stand_in(tmp_path, command, f"#!/bin/sh\necho $$ >> {pids}\nexec sleep 600\n")
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     monkeypatch.setattr(reach, "TIMEOUT", 1)
-    started = time.monotonic()
     with pytest.raises(reach.EngineUnreachable) as caught:
         reach.reach(settings(kind=kind, host="ssh://me@blackholed" if kind == "docker" else "", context="kind-team"))
-    took = time.monotonic() - started
-    assert took < 5, took
     assert str(caught.value).startswith(f"{where} (no answer within 1s)")
+    started = pids.read_text().split()
+    assert started and not [pid for pid in started if Path(f"/proc/{pid}").exists()], "the hanging call still runs"
 
 
 def test_a_dead_ssh_engine_names_ssh_s_own_error():

@@ -18,8 +18,10 @@ FAKE_PULUMI = r"""#!/bin/sh
 if [ -t 0 ]; then input=terminal; elif [ -p /dev/stdin ] || [ -f /dev/stdin ]; then input=pipe; else input=none; fi
 echo "$* | backend=${PULUMI_BACKEND_URL:-project} | stdin=$input" >> "$CALLS"
 case "$1" in
-  stack) [ "$3" = "--create" ] && exit 0; [ -n "$STACK_EXISTS" ] && exit 0; exit 1 ;;
+  stack) [ "$3" = "--create" ] && exit "${SELECT_EXIT:-0}"; [ -n "$STACK_EXISTS" ] && exit 0; exit 1 ;;
   up) exit "${UP_EXIT:-0}" ;;
+  preview) exit "${PREVIEW_EXIT:-0}" ;;
+  destroy) exit "${DESTROY_EXIT:-0}" ;;
 esac
 exit 0
 """
@@ -93,7 +95,7 @@ def test_a_backend_url_from_the_environment_is_kept(world):
     assert not (project / ".pulumi-state").exists()
 
 
-def test_without_a_terminal_or_passphrase_it_stops_at_once_in_one_line(world, capsys):
+def test_without_a_terminal_or_passphrase_it_stops_before_any_pulumi_in_one_line(world, capsys):
     project, env, log = world
     del env["PULUMI_CONFIG_PASSPHRASE"]
     assert stack.main(["up", "--project-dir", str(project)], env=env, interactive=False) == 2
@@ -157,6 +159,21 @@ def test_a_failed_up_fails_make(world):
     assert stack.main(["up", "--project-dir", str(project)], env={**env, "UP_EXIT": "3"}, interactive=False) == 3
 
 
+@pytest.mark.parametrize("action, failing, step", [
+    ("up", "SELECT_EXIT", "stack select --create dev"),  # a backend it cannot reach, a stack it cannot make
+    ("preview", "SELECT_EXIT", "stack select --create dev"),
+    ("preview", "PREVIEW_EXIT", "preview --stack dev"),
+    ("down", "DESTROY_EXIT", "destroy --stack dev"),
+])
+def test_a_failed_step_fails_make_with_its_code_and_nothing_after_it_runs(world, action, failing, step):
+    project, env, log = world
+    code = stack.main([action, "--project-dir", str(project)], env={**env, failing: "4", "STACK_EXISTS": "1"},
+                      interactive=False)
+    assert code == 4
+    made = calls(log)
+    assert made[-1].startswith(step), made  # the failed step is the last one run
+
+
 def test_down_destroys_an_existing_stack_and_is_quiet_without_one(world, capsys):
     project, env, log = world
     assert stack.main(["down", "--project-dir", str(project)], env=env, interactive=False) == 0
@@ -185,9 +202,10 @@ def test_a_missing_cli_says_how_to_install_it_and_asks_first(world, capsys, tmp_
     assert stack.main(["up", "--project-dir", str(project)], env=env, interactive=False) == 1
     assert stack.INSTALLER_URL in capsys.readouterr().err
     asked = []
-    assert stack.main(["up", "--project-dir", str(project)], env=env, interactive=True,
-                      ask=lambda q: asked.append(q) or "n") == 1
-    assert asked and calls(log) == []  # never downloaded, never run: nothing without a yes
+    for answer in ("", "n", "no", "nope"):
+        assert stack.main(["up", "--project-dir", str(project)], env=env, interactive=True,
+                          ask=lambda q: asked.append(q) or answer) == 1
+    assert len(asked) == 4 and calls(log) == []  # never downloaded, never run: nothing without a yes
     # only a yes downloads the installer and runs it; the run goes on with what it installed
     assert stack.main(["up", "--project-dir", str(project)], env=env, interactive=True, ask=lambda q: "y") == 0
     made = calls(log)

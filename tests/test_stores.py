@@ -259,8 +259,8 @@ def test_outputs_give_the_urls():
     assert run.ports("ch-server")[1] == ("127.0.0.1", 29100, 9000)
 
 
-def test_the_stores_change_no_recorded_plan():
-    # the default selection is unchanged, and runs no store
+def test_the_default_selection_runs_no_store():
+    # (that the default plans are unchanged is test_plan.py's, against the recorded plans)
     assert not set(run_program().containers) & (store_services(STORES))
 
 

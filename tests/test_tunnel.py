@@ -4,6 +4,7 @@ configured, not taken), carrying the stack's label as the program labels them.""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import uuid
@@ -97,3 +98,16 @@ def test_a_stack_without_containers_or_on_kubernetes_says_what_to_do(tmp_path, c
     assert tunnel.main(["--stack", "k8s", "--project-dir", str(project)], env={}) == 2
     assert capsys.readouterr().err.splitlines() == [
         "stack k8s runs on Kubernetes: `make forward STACK=k8s` forwards its ports"]
+
+
+def test_an_engine_that_does_not_answer_is_one_line_not_no_containers(tmp_path, capsys):
+    with socket.socket() as probe:  # a port nothing listens on once it is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.alice.yaml").write_text(f"config:\n  factorhouse-local:dockerHost: tcp://127.0.0.1:{port}\n")
+    assert tunnel.main(["--stack", "alice", "--project-dir", str(project)], env={"PATH": "/usr/local/bin:/usr/bin:/bin"}) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"the Docker engine at tcp://127.0.0.1:{port} does not answer (")
+    assert "connection refused" in line.lower() or "cannot connect" in line.lower(), line

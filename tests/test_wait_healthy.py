@@ -7,11 +7,13 @@ import subprocess
 import sys
 import time
 import uuid
+from types import SimpleNamespace
 
 import pytest
 
 from engine import docker
 from harness import PROJECT_DIR
+from scripts import wait_healthy
 
 SCRIPT = PROJECT_DIR / "scripts/wait_healthy.py"
 
@@ -56,7 +58,7 @@ def test_fails_naming_the_service_its_last_check_and_how_to_read_its_log_then_pa
     assert passed.stdout.startswith(f"{container} is healthy")
 
 
-def test_a_stopped_container_fails_at_once(container):
+def test_a_stopped_container_fails_naming_its_exit_code(container):
     docker("stop", "-t", "0", container, check=True)
     failed = gate(container, timeout=60)
     assert failed.returncode == 1
@@ -90,13 +92,10 @@ def slow_interval(base_image):
         docker("rm", "-f", name)
 
 
-def test_a_service_ready_at_once_is_healthy_within_seconds_whatever_its_interval(slow_interval):
+def test_a_service_ready_at_once_is_healthy_by_its_own_check_before_dockers_first(slow_interval):
     container = slow_interval("/bin/busybox true")
-    started = time.monotonic()
     passed = gate(container, timeout=60)
-    took = time.monotonic() - started
     assert passed.returncode == 0, passed.stderr
-    assert took < 5, took
     assert passed.stdout.startswith(f"{container} is healthy: its health check passed")
     # Docker itself has not run a check yet: the gate ran the container's own one
     status = docker("inspect", "--format", "{{.State.Health.Status}}", container).stdout.strip()
@@ -116,27 +115,36 @@ def remote_engine(tmp_path) -> dict[str, str]:
     return {**os.environ, "DOCKER_HOST": "tcp://bigbox.invalid:2376", "PATH": f"{stand_in.parent}:{os.environ['PATH']}"}
 
 
-@pytest.mark.parametrize("where", ["local", "remote"])
-def test_a_service_ready_after_a_while_is_healthy_within_a_second_of_it(base_image, tmp_path, where):
+@pytest.mark.parametrize("where, pace", [("local", 0.5), ("remote", 1.0)])
+def test_a_service_ready_after_a_while_is_checked_at_the_gates_pace_not_dockers(base_image, tmp_path, monkeypatch,
+                                                                                  capsys, where, pace):
     """The gate's pace, not Docker's: the check fails at first and passes once the
-    service is ready (/tmp/ok, 1.5 s after the start); Docker's own first check is 30 s
-    away, and the gate reports it healthy within about a second of ready, on a local
-    engine (every 0.5 s) as on a remote one (every second)."""
-    env = remote_engine(tmp_path) if where == "remote" else None
-    started = time.monotonic()
+    service is ready (/tmp/ok, made after the gate's second failed check); Docker's own
+    first check is 30 s away. The gate runs the check itself, pausing its pace between
+    two runs (0.5 s on a local engine, 1 s on a remote one): the pauses it asks for are
+    recorded, no clock is read. bench/bench_health_chain.py times it."""
+    if where == "remote":
+        for key, value in remote_engine(tmp_path).items():
+            monkeypatch.setenv(key, value)
+    pauses: list[float] = []
+    monkeypatch.setattr(wait_healthy, "time", SimpleNamespace(monotonic=time.monotonic,
+                                                              sleep=lambda s: pauses.append(s) or time.sleep(s)))
+    checks: list[bool] = []
+    real_check = wait_healthy.run_check
+
+    def check_then_get_ready(container: str, *args):
+        checks.append(real_check(container, *args).passed)
+        if checks == [False, False]:
+            docker("exec", container, "/bin/busybox", "touch", "/tmp/ok", check=True)
+        return wait_healthy.Check(checks[-1], "exited 0: " if checks[-1] else "exited 1: ")
+    monkeypatch.setattr(wait_healthy, "run_check", check_then_get_ready)
     container = start(base_image, "--health-cmd", "test -f /tmp/ok", "--health-interval", "30s",
-                      "--health-retries", "3",
-                      command=("/bin/sh", "-c", "/bin/busybox sleep 1.5; /bin/busybox touch /tmp/ok; "
-                                                "exec /bin/busybox sleep 300"))
+                      "--health-retries", "3")
     try:
-        passed = subprocess.run([sys.executable, str(SCRIPT), "--timeout", "60", container], capture_output=True,
-                                text=True, env=env)
-        took = time.monotonic() - started
-        assert passed.returncode == 0, passed.stderr
-        pace = 1.0 if where == "remote" else 0.5  # seconds between two checks
-        # never before ready; within its pace of it (and 2 s for the docker calls)
-        assert 1.5 <= took < 1.5 + pace + 2, (took, passed.stdout)
-        assert passed.stdout.startswith(f"{container} is healthy: its health check passed")
+        assert wait_healthy.main(["--timeout", "60", container]) == 0
+        assert capsys.readouterr().out.startswith(f"{container} is healthy: its health check passed")
+        assert checks == [False, False, True]  # never before ready, at the first run after it
+        assert pauses == [pace, pace]
         status = docker("inspect", "--format", "{{.State.Health.Status}}", container).stdout.strip()
         assert status == "starting"  # Docker has not checked yet
     finally:
