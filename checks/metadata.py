@@ -10,7 +10,8 @@
 - omt-es: Elasticsearch's GET /_cluster/health is green or yellow (one node: replicas
   cannot be placed, so yellow is its healthy state);
 - omt-db: user omt_user logs in to database omt_db (psycopg);
-- omt-ingestion: Airflow's GET /health says its metadata database and scheduler are healthy.
+- omt-ingestion: Airflow 3.1's GET /api/v2/monitor/health (no login) says its metadata
+  database and scheduler are healthy (Airflow 2's /health answers 404 in Airflow 3).
 """
 
 from __future__ import annotations
@@ -96,9 +97,10 @@ def omt_db(t: Target) -> str:
     return f"{user} logged in to database {database}"
 
 
-@question("omt-ingestion", asks="{airflowUrl}/health: Airflow's metadata database and scheduler are healthy")
+@question("omt-ingestion", asks="{airflowUrl}/api/v2/monitor/health: Airflow's metadata database and scheduler "
+                                "are healthy")
 def omt_ingestion(t: Target) -> str:
-    body = json_of(http("GET", f"{t.output('airflowUrl')}/health"))
+    body = json_of(http("GET", f"{t.output('airflowUrl')}/api/v2/monitor/health"))
     parts = {k: ((body or {}).get(k) or {}).get("status") for k in ("metadatabase", "scheduler")} \
         if isinstance(body, dict) else {}
     bad = [f"{k} {v or 'missing'}" for k, v in parts.items() if v != "healthy"] or ([] if parts else ["no answer"])

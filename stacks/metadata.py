@@ -185,8 +185,10 @@ def _catalogued(s: Settings, secrets: dict[str, str], schema_user: str) -> list[
             "name": "kafka", "serviceType": "Kafka",
             "connection": {"config": {
                 "type": "Kafka", "bootstrapServers": bootstrap_servers(s.lite), "schemaRegistryURL": "http://schema:8081",
-                "schemaRegistryConfig": {"basic.auth.credentials.source": "USER_INFO",
-                                         "basic.auth.user.info": f"{schema_user}:{secrets['schema']}"}}}}})
+                # the connection's own secret field, which the ingestion hands the registry
+                # client as basic.auth.user.info (that client refuses any key it does not
+                # know, basic.auth.credentials.source among them)
+                "basicAuthUserInfo": f"{schema_user}:{secrets['schema']}"}}}})
     if s.runs("analytics"):
         out.append(_postgres("postgres", "postgres", "factorhouse", "db_user", secrets["postgres"]))
         files = {"type": {"awsAccessKeyId": s.minio_user, "awsSecretAccessKey": secrets["minio"],
@@ -196,7 +198,11 @@ def _catalogued(s: Settings, secrets: dict[str, str], schema_user: str) -> list[
                                                        "fileSystem": files},
                        "warehouseLocation": f"s3a://{WAREHOUSE_BUCKET}/"}
         else:
-            catalog = {"name": "demo", "connection": {"uri": "http://rest:8181", "fileSystem": files},
+            # a REST catalog's connection differs from a Hive one's only by keys that Hive's
+            # lacks: with just uri and fileSystem, the server and the ingestion both read it
+            # as Hive (they try Hive first); an empty OAuth2 credential (no secret: none is
+            # sent) makes it REST
+            catalog = {"name": "demo", "connection": {"uri": "http://rest:8181", "credential": {}, "fileSystem": files},
                        "warehouseLocation": "s3://warehouse/"}
         out.append({"kind": "databaseServices", "body": {
             "name": "iceberg", "serviceType": "Iceberg",
@@ -240,9 +246,18 @@ def setup_service(platform: Platform, image: ImageBuild, database_id: pulumi.Inp
     )
 
 
-AIRFLOW_HEALTH = ("import json, sys, urllib.request; "
-                  "h = json.load(urllib.request.urlopen('http://localhost:8080/health', timeout=5)); "
-                  "sys.exit(0 if all(h[k]['status'] == 'healthy' for k in ('metadatabase', 'scheduler')) else 1)")
+# The ingestion image of OpenMetadata 1.11.4 runs Airflow 3.1: its API server's health is
+# GET /api/v2/monitor/health (no login); Airflow 2's /health answers 404 there.
+AIRFLOW_HEALTH_PATH = "/api/v2/monitor/health"
+
+
+def airflow_health(base: str = "http://localhost:8080") -> str:
+    """omt-ingestion's health check (python3 -c): exit 0 when Airflow's metadata database
+    and scheduler are healthy, 1 otherwise (an error answer or no answer raises)."""
+    return ("import json, sys, urllib.request; "
+            f"h = json.load(urllib.request.urlopen('{base}{AIRFLOW_HEALTH_PATH}', timeout=5)); "
+            "sys.exit(0 if all((h.get(k) or {}).get('status') == 'healthy' for k in ('metadatabase', 'scheduler')) "
+            "else 1)")
 
 
 def ingestion_service(s: Settings, image: ImageBuild) -> Service:
@@ -275,7 +290,7 @@ def ingestion_service(s: Settings, image: ImageBuild) -> Service:
         data=(("omt-ingestion-dags", "/opt/airflow/dags"),
               ("omt-ingestion-dag-configs", "/opt/airflow/dag_generated_configs")),
         data_group=0,
-        healthcheck=HealthCheck(("CMD", "python3", "-c", AIRFLOW_HEALTH), interval=10, timeout=5, retries=30,
+        healthcheck=HealthCheck(("CMD", "python3", "-c", airflow_health()), interval=10, timeout=5, retries=30,
                                 start_period=30),
         depends_on={ES: "healthy", DB: "healthy", SERVER: "healthy", SETUP: "completed"},
     )

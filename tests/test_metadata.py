@@ -17,7 +17,7 @@ import uuid
 import pytest
 
 from engine import docker, free_port
-from fake_metadata import OpenMetadata
+from fake_metadata import Airflow as FakeAirflow, OpenMetadata
 from harness import CONTAINER, PROJECT_DIR, run_program
 from settings import STACKS, SettingsError
 from test_kubernetes import (CLAIM, JOB, PASSWORDS, SECRET, VERSIONS, Pods, assert_valid, kubernetes_view, manifests,
@@ -145,10 +145,27 @@ def test_the_ingestion(alone):
         assert alone.waits_until_healthy(ingestion, name), name
     assert "omt-setup" in alone.depends_on(ingestion)
     check = ingestion["healthcheck"]["tests"]
-    assert check[:3] == ["CMD", "python3", "-c"] and "/health" in check[3] and "scheduler" in check[3]
+    assert check[:3] == ["CMD", "python3", "-c"] and "http://localhost:8080/api/v2/monitor/health" in check[3]
     # built here, on OpenMetadata's ingestion image
     assert alone.image_chain("omt-ingestion") == ["build-omt-ingestion",
                                                   "docker.getcollate.io/openmetadata/ingestion:1.11.4"]
+
+
+@pytest.mark.parametrize("scheduler, metadatabase, healthy", [
+    ("healthy", "healthy", True), ("unhealthy", "healthy", False), ("unhealthy", "unhealthy", False)])
+def test_the_ingestions_health_check_asks_airflow_3s_api_server(alone, scheduler, metadatabase, healthy):
+    """The container's own check, run as is against a stand-in of Airflow 3.1 (the
+    ingestion image's): /api/v2/monitor/health; Airflow 2's /health is a 404 there."""
+    script = alone.container("omt-ingestion")["healthcheck"]["tests"][3]
+    server = FakeAirflow(scheduler=scheduler, metadatabase=metadatabase)
+    try:
+        here = script.replace("http://localhost:8080", f"http://{server.address}")
+        done = subprocess.run([sys.executable, "-c", here], capture_output=True, timeout=30)
+        assert done.returncode == (0 if healthy else 1), done.stderr
+        old = script.replace("http://localhost:8080/api/v2/monitor/health", f"http://{server.address}/health")
+        assert subprocess.run([sys.executable, "-c", old], capture_output=True, timeout=30).returncode != 0
+    finally:
+        server.close()
 
 
 def test_airflow_moves_off_8080_only_beside_the_seeds_spark():
@@ -185,8 +202,11 @@ def test_openmetadata_is_given_the_stacks_that_run_and_nothing_else(others):
     if "kpow" in others:
         assert by_name["kafka"]["bootstrapServers"] == run.env("schema")["SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS"]
         assert by_name["kafka"]["schemaRegistryURL"] == "http://schema:8081"
-        assert by_name["kafka"]["schemaRegistryConfig"]["basic.auth.user.info"] == \
+        # the connection's secret field, which the ingestion gives the registry client as
+        # basic.auth.user.info; that client refuses any key it does not know
+        assert by_name["kafka"]["basicAuthUserInfo"] == \
             f"{run.outputs['schemaRegistryUser']}:{run.outputs['schemaRegistryPassword']}"
+        assert "schemaRegistryConfig" not in by_name["kafka"]
     if "analytics" in others:
         assert by_name["postgres"]["hostPort"] == "postgres:5432"
         assert by_name["postgres"]["authType"]["password"] == run.env("postgres")["POSTGRES_PASSWORD"]
@@ -332,7 +352,8 @@ def test_every_stack_beside_metadata_plans_on_both_engines():
 
 OMT = RESOURCES / "metadata/omt.py"
 KAFKA = {"kind": "messagingServices", "body": {"name": "kafka", "serviceType": "Kafka",
-                                               "connection": {"config": {"type": "Kafka"}}}}
+                                               "connection": {"config": {"type": "Kafka",
+                                                                         "bootstrapServers": "kafka-1:19092"}}}}
 
 
 def omt(server, tmp_path, *args, password="Own-pw-42!") -> subprocess.CompletedProcess:
@@ -363,6 +384,46 @@ def test_setup_sets_the_password_once_and_registers_the_services_again_harmlessl
     assert again.returncode == 0 and len(om.password_changes) == 1 and len(om.services) == 1
     token = omt(om, tmp_path, "token")
     assert token.returncode == 0 and token.stdout.strip() in om.tokens
+
+
+@pytest.mark.parametrize("catalog, kind", [("rest", "Rest"), ("hive", "Hive")])
+def test_the_server_takes_every_service_the_program_gives_it_as_what_it_is(om, tmp_path, catalog, kind):
+    """The services.json the program makes, PUT by omt.py to a stand-in that checks each
+    connection as OpenMetadata 1.11.4's schemas do and reads an Iceberg catalog as its
+    server does (the first kind of DynamoDB, Glue, Hive, REST that takes its keys)."""
+    run = run_program({**stacks("kpow", "analytics", "lineage"), "catalog": catalog})
+    services = tmp_path / "services.json"
+    services.write_text(run.files("omt-setup")[SERVICES_JSON])
+    env = {**os.environ, "OM_API": f"{om.url}/api", "OM_ADMIN_EMAIL": "admin@factorhouse.io",
+           "OM_ADMIN_PASSWORD": "admin", "OM_FIRST_PASSWORD": "admin"}
+    done = subprocess.run([sys.executable, str(OMT), "setup", str(services)], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert sorted(om.services) == [("databaseServices", "iceberg"), ("databaseServices", "marquez"),
+                                   ("databaseServices", "postgres"), ("messagingServices", "kafka")]
+    assert om.services[("databaseServices", "iceberg")]["connection"]["config"]["catalogKind"] == kind
+
+
+def test_a_rest_catalog_of_uri_and_files_alone_would_be_read_as_hive():
+    """Why the REST catalog carries an empty credential: without a key Hive's connection
+    lacks, OpenMetadata takes it for a Hive metastore."""
+    from fake_metadata import catalog_kind
+    assert catalog_kind({"uri": "http://rest:8181", "fileSystem": {}}) == "Hive"
+    assert catalog_kind({"uri": "http://rest:8181", "credential": {}, "fileSystem": {}}) == "Rest"
+
+
+def test_a_connection_the_server_refuses_fails_setup_in_one_line(om, tmp_path):
+    bad = {"kind": "messagingServices", "body": {"name": "kafka", "serviceType": "Kafka", "connection": {"config": {
+        "type": "Kafka", "bootstrapServers": "kafka-1:19092", "schemaRegistryAuth": "x"}}}}
+    services = tmp_path / "bad.json"
+    services.write_text(json.dumps([bad]))
+    env = {**os.environ, "OM_API": f"{om.url}/api", "OM_ADMIN_EMAIL": "admin@factorhouse.io",
+           "OM_ADMIN_PASSWORD": "admin", "OM_FIRST_PASSWORD": "admin"}
+    done = subprocess.run([sys.executable, str(OMT), "setup", str(services)], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert done.returncode == 1 and om.services == {}
+    assert done.stderr.startswith("omt: PUT ") and "(kafka) answered 400" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
 
 
 def test_setup_with_the_first_password_changes_nothing(om, tmp_path):

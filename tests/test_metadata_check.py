@@ -95,17 +95,20 @@ def test_elasticsearchs_cluster_health(status, ok):
         assert row.result == check.FAIL and row.cause == "Elasticsearch's cluster is red"
 
 
-@pytest.mark.parametrize("scheduler, ok", [("healthy", True), ("unhealthy", False)])
-def test_airflows_health(scheduler, ok):
-    server = fake.Airflow(scheduler)
+@pytest.mark.parametrize("scheduler, metadatabase, cause", [
+    ("healthy", "healthy", None), ("unhealthy", "healthy", "Airflow says: scheduler unhealthy"),
+    ("unhealthy", "unhealthy", "Airflow says: metadatabase unhealthy, scheduler unhealthy")])
+def test_airflows_health(scheduler, metadatabase, cause):
+    server = fake.Airflow(scheduler, metadatabase)
     try:
         row = row_of("omt-ingestion", server, "airflowUrl")
     finally:
         server.close()
-    if ok:
+    assert ("GET", "/api/v2/monitor/health") in server.requests  # Airflow 3.1's, not 2's /health
+    if cause is None:
         assert row.result == check.PASS and row.found == "Airflow's metadata database and scheduler are healthy"
     else:
-        assert row.result == check.FAIL and row.cause == "Airflow says: scheduler unhealthy"
+        assert row.result == check.FAIL and row.cause == cause
 
 
 def test_a_service_that_is_not_airflow_fails(om):
