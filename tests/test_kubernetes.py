@@ -132,15 +132,17 @@ def kubernetes_view(run) -> dict[str, dict]:
 
 def same_dependencies(docker_run, k8s_run) -> dict[str, tuple[set, set]]:
     """Per service, the services it waits for on each engine: on Docker their containers
-    or health gates; on Kubernetes their workloads' gates (a Deployment's, which waits
-    until it is ready, or a Job's, until it completed; not merely their Services)."""
+    or health gates; on Kubernetes their workloads (made: a container's counterpart) or
+    their workloads' gates (a Deployment's, which waits until it is ready, or a Job's,
+    until it completed; not merely their Services)."""
     services = set(docker_run.containers)
     workloads = Pods(k8s_run).workloads
     out = {}
     for name, container in docker_run.containers.items():
         on_docker = {d.removesuffix("-healthy") for d in docker_run.depends_on(container)}
-        on_k8s = {k8s_run.by_urn(u).name.removesuffix("-ready") for u in workloads[name].dependencies
-                  if k8s_run.by_urn(u).type == COMMAND and k8s_run.by_urn(u).name.endswith("-ready")}
+        needed = [k8s_run.by_urn(u) for u in workloads[name].dependencies]
+        on_k8s = {r.name.removesuffix("-ready") for r in needed if r.type == COMMAND and r.name.endswith("-ready")}
+        on_k8s |= {r.name for r in needed if r.type in (DEPLOYMENT, JOB)}
         out[name] = (on_docker & services, on_k8s)
     return out
 
