@@ -16,8 +16,8 @@ without the Pulumi CLI (docs/benchmarks.md, "A make up with nothing to change").
 
 The project's own files are copied into a scratch project, so that the check hashes as
 many bytes as in a real checkout. --check exits non-zero unless the no-op path starts no
-pulumi and takes under 5 s. Containers carry the label fhl-bench=noop and are
-removed at the end.
+pulumi (what the tests hold; its time is a figure to read, never a test's pass or fail).
+Containers carry the label fhl-bench=noop and are removed at the end.
 """
 
 from __future__ import annotations
@@ -177,8 +177,8 @@ def main() -> int:
         print(f"The wrapper, {label}: {spread(own)} of its own, {calls} pulumi commands before the engine pass "
               f"(with the real CLI at {args.pulumi_call:.2f} s each: about "
               f"{statistics.median(own) + calls * args.pulumi_call:.1f} s before `pulumi up` starts, if it does)")
-    if args.check and (fast[0][2] != 0 or max(t for t, _, _ in fast) >= 5):
-        print("check failed: the no-op path started pulumi, or took 5 s or more", file=sys.stderr)
+    if args.check and fast[0][2] != 0:
+        print("check failed: the no-op path started pulumi", file=sys.stderr)
         return 1
     return 0
 
