@@ -407,7 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image-setting", default="", help="the setting that names the image (images.KEY)")
     args = parser.parse_args(argv)
     if shutil.which("kubectl") is None:
-        print("wait_workload: the kubectl command is not on PATH", file=sys.stderr)
+        print(f"{args.name}: cannot wait for {args.kind} {args.name}: the kubectl command is not on PATH; install "
+              f"kubectl (https://kubernetes.io/docs/tasks/tools/), then run `make up` again", file=sys.stderr)
         return 1
     started = time.monotonic()
     problem = wait(Kubectl(args.context, args.namespace), args.kind, args.name, args.timeout, args.pace,

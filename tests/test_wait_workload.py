@@ -563,3 +563,15 @@ def test_a_preview_of_a_new_stack_leaves_every_gate_to_run_and_the_up_triggers_i
     for name, trigger in gates[up].items():
         uid, digest = trigger.split("/")
         assert uid and len(digest) == 16, name
+
+
+def test_without_kubectl_it_says_so_in_one_line_with_the_way_out(tmp_path):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    result = subprocess.run([sys.executable, str(SCRIPT), "--context", CONTEXT, "--namespace", NAMESPACE,
+                             "deployment", "redis"], capture_output=True, text=True, env={"PATH": str(empty)},
+                            timeout=60)
+    line = result.stderr.strip()
+    assert result.returncode == 1 and "\n" not in line
+    assert line.startswith("redis: cannot wait for deployment redis: the kubectl command is not on PATH")
+    assert "install kubectl" in line and "`make up` again" in line
