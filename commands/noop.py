@@ -385,7 +385,7 @@ def check(pulumi: str, stack: str, env: Mapping[str, str], project_dir: Path,
         return Verdict("refresh", "; ".join(drifted[:DRIFT_SHOWN]) + (f"; and {more} more" if more > 0 else ""))
     if inputs_digest(project_dir, stack, env, pulumi, settings) != recorded["inputs"]:
         return Verdict("up")
-    if settings.get("followLatest") == "true":
+    if str(settings.get("followLatest", "")).lower() == "true":  # as the program reads a boolean
         return Verdict("up", "followLatest: the registry may hold a newer image")
     return Verdict("nothing")
 

@@ -26,6 +26,11 @@ app.kubernetes.io/name=NAME. It decides:
 - otherwise it keeps waiting (a pull in progress, a transient pull error such as a
   timeout, a check not yet passed), up to `--timeout` seconds.
 
+A Deployment's pod that had already failed to pull its image at the first look (a `make
+up` run again after the registry was put right: the kubelet backs off for up to five
+minutes, and the pod's events still hold the old cause) is deleted once, so that its
+ReplicaSet makes a new one that pulls at once, and the new one is judged.
+
 Only the pods of the workload's current revision are judged (a Deployment's newest
 ReplicaSet, once its controller saw the last change; a Job's own pods by uid), and only
 events of the objects as they are now (by uid): nothing an earlier, replaced object went
@@ -93,6 +98,7 @@ class Verdict:
     failure: Optional[str] = None  # the cause and the way out, once it cannot heal
     waiting: str = ""  # what it waits for, for the timeout's line
     remove_claims: tuple[str, ...] = ()  # never-bound claims to delete before failing
+    remake_pods: tuple[str, ...] = ()  # pods to delete (their ReplicaSet makes them again), then look again
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -280,10 +286,14 @@ def claim_failure(look: Look, claim_name: str) -> tuple[Optional[str], bool]:
 
 
 def assess(look: Look, kind: str, name: str, first_restarts: dict[str, int], setting: str = "",
-           log: str = "kubectl logs") -> Verdict:
+           log: str = "kubectl logs", first: bool = False) -> Verdict:
     """What one look says. `first_restarts`: each container's restart count when this
     gate first saw its pod (filled in here), so that only crashes it watched count; `log`:
-    the command that shows the workload's log."""
+    the command that shows the workload's log; `first`: this is the gate's first look. A
+    Deployment's pod that had failed to pull its image before this gate began (a `make up`
+    run again after the registry or the nodes' access to it was put right: the kubelet
+    backs off for up to five minutes, and the pod's events still say why it failed) is not
+    taken as the answer: it is made again, once, and the new one judged."""
     workload = look.workload
     if workload is None:
         return Verdict(failure="does not exist in the namespace; run `make up` to make it")
@@ -311,8 +321,11 @@ def assess(look: Look, kind: str, name: str, first_restarts: dict[str, int], set
         for status_ in (pod.get("status") or {}).get("containerStatuses") or []:
             key = f"{pod['metadata'].get('uid')}/{status_.get('name')}"
             first_restarts.setdefault(key, status_.get("restartCount", 0))
-            cause = cause or image_failure(pod, status_, events, setting) or crash_failure(
-                status_, first_restarts[key], log)
+            pulled = None if cause else image_failure(pod, status_, events, setting)
+            if pulled and first and kind == "deployment":
+                return Verdict(waiting="its pod that failed to pull its image before this wait began, made again",
+                               remake_pods=(pod["metadata"]["name"],))
+            cause = cause or pulled or crash_failure(status_, first_restarts[key], log)
         if cause:
             return Verdict(failure=f"cannot start: {cause}")
         # a pod waiting for its claims: is one of them never to be provisioned?
@@ -352,10 +365,12 @@ def wait(kubectl: Kubectl, kind: str, name: str, timeout: float, pace: float, se
     log = f"{kubectl.user()} logs {kind}/{name}"
     deadline = time.monotonic() + timeout
     first_restarts: dict[str, int] = {}
+    first = True  # no look answered yet
     last = ""
     while True:
         try:
-            verdict = assess(look(kubectl, kind, name), kind, name, first_restarts, setting, log)
+            verdict = assess(look(kubectl, kind, name), kind, name, first_restarts, setting, log, first)
+            first = False
         except Unreachable as error:
             verdict = Verdict(waiting=f"kubectl: {error}")
         except Forbidden as error:
@@ -371,6 +386,9 @@ def wait(kubectl: Kubectl, kind: str, name: str, timeout: float, pace: float, se
                     removed = (f" (claim {claim} never held data and was removed: the next `make up` makes it "
                                f"anew)")
             return f"{title} {verdict.failure}{removed}"
+        for pod in verdict.remake_pods:
+            # may not delete pods: the pod is judged as it is at the next look
+            kubectl("delete", "pod", pod, "--wait=false")
         last = verdict.waiting or last
         if time.monotonic() >= deadline:
             return (f"{title} is not ready after {timeout:.0f}s (waiting for {last or 'it'}); read its log with "
@@ -389,7 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image-setting", default="", help="the setting that names the image (images.KEY)")
     args = parser.parse_args(argv)
     if shutil.which("kubectl") is None:
-        print("wait_workload: the kubectl command is not on PATH", file=sys.stderr)
+        print(f"{args.name}: cannot wait for {args.kind} {args.name}: the kubectl command is not on PATH; install "
+              f"kubectl (https://kubernetes.io/docs/tasks/tools/), then run `make up` again", file=sys.stderr)
         return 1
     started = time.monotonic()
     problem = wait(Kubectl(args.context, args.namespace), args.kind, args.name, args.timeout, args.pace,

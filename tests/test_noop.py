@@ -255,6 +255,14 @@ def test_follow_latest_always_runs_the_program(world):
     assert world.check() == noop.Verdict("up", "followLatest: the registry may hold a newer image")
 
 
+def test_follow_latest_as_the_program_reads_it_in_any_case_runs_the_program(world):
+    # `pulumi config set followLatest True` stores the string "True", which the program
+    # reads as true (settings/config.py): a newer `latest` is never skipped
+    (world.project / f"Pulumi.{world.stack}.yaml").write_text("config:\n  factorhouse-local:followLatest: 'True'\n")
+    world.record()
+    assert world.check().action == "up"
+
+
 def test_a_state_changed_by_hand_is_read_back(world):
     world.record()
     world.state.write_text(world.state.read_text() + " ")  # a pulumi refresh, destroy or import run by hand

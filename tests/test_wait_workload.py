@@ -73,6 +73,8 @@ if rest[0] == "get":
              and (not key or (o["metadata"].get("labels") or {}).get(key) == value)]
     print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}))
     sys.exit(0)
+if rest[0] == "delete" and rest[1] == "pod":
+    print('pod "%s" deleted' % rest[2]); sys.exit(0)
 if rest[0] == "delete" and rest[1] == "persistentvolumeclaim":
     print('persistentvolumeclaim "%s" deleted' % rest[2]); sys.exit(0)
 print("error: unexpected call", file=sys.stderr); sys.exit(1)
@@ -283,10 +285,38 @@ def test_an_image_the_registry_does_not_have_fails_at_once_naming_the_setting(tm
 
 def test_a_pull_backing_off_is_judged_by_the_kubelets_own_word_on_it(tmp_path):
     image = "redis:no-such-tag"
-    backing_off = pod(image=image, waiting={"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{image}"'})
-    gate = Gate(tmp_path, [starting(backing_off, event(backing_off, "Failed", f'Failed to pull image "{image}": '
+    backing_off = pod(image=image, uid="p-uid-2", waiting={"reason": "ImagePullBackOff",
+                                                          "message": f'Back-off pulling image "{image}"'})
+    gate = Gate(tmp_path, [starting(pod(image=image)),
+                           starting(backing_off, event(backing_off, "Failed", f'Failed to pull image "{image}": '
                                                        + NOT_FOUND))])
-    gate.failed_at(1, "Deployment redis cannot start", "not found in its registry")
+    gate.failed_at(2, "Deployment redis cannot start", "not found in its registry")
+
+
+DENIED = ('failed to pull and unpack image "registry.corp/team/redis:7.4": failed to authorize: failed to fetch '
+          'oauth token: unexpected status from GET request to https://registry.corp/token: 401 Unauthorized')
+
+
+def test_a_pull_that_failed_before_the_gate_began_is_tried_again_not_taken_as_the_answer(tmp_path):
+    """`make up` again after the nodes were given access to the registry (the way out the
+    gate named): the pod is the one that failed, backing off for up to five minutes, its
+    events still say why. Its Deployment's pod is made again, and the new one is judged."""
+    stale = pod(waiting={"reason": "ImagePullBackOff", "message": 'Back-off pulling image "redis:7.4"'})
+    new = pod(uid="p-uid-2", running=True, ready=True)
+    gate = Gate(tmp_path, [starting(stale, event(stale, "Failed", f'Failed to pull image "redis:7.4": {DENIED}')),
+                           starting(pod(uid="p-uid-2")),
+                           [deployment(available=1), replicaset(), new]])
+    gate.ready_at(3)
+    assert [a for a in gate.calls[1] if not a.startswith("-") and a not in (CONTEXT, NAMESPACE)] == [
+        "delete", "pod", stale["metadata"]["name"]]
+
+
+def test_a_pull_still_refused_after_the_pod_was_made_again_fails(tmp_path):
+    stale = pod(waiting={"reason": "ImagePullBackOff", "message": 'Back-off pulling image "redis:7.4"'})
+    again = pod(uid="p-uid-2", waiting={"reason": "ErrImagePull", "message": DENIED})
+    gate = Gate(tmp_path, [starting(stale, event(stale, "Failed", f'Failed to pull image "redis:7.4": {DENIED}')),
+                           starting(again)])
+    gate.failed_at(2, "Deployment redis cannot start", "may not be pulled")
 
 
 @pytest.mark.parametrize("message", [
@@ -296,8 +326,8 @@ def test_a_pull_backing_off_is_judged_by_the_kubelets_own_word_on_it(tmp_path):
     "'docker login': denied: requested access to the resource is denied",
 ])
 def test_an_image_that_may_not_be_pulled_fails_at_once(tmp_path, message):
-    gate = Gate(tmp_path, [starting(pod(waiting={"reason": "ErrImagePull", "message": message}))])
-    gate.failed_at(1, "Deployment redis cannot start", "image redis:7.4")
+    gate = Gate(tmp_path, [starting(pod()), starting(pod(waiting={"reason": "ErrImagePull", "message": message}))])
+    gate.failed_at(2, "Deployment redis cannot start", "image redis:7.4")
     assert "may not be pulled" in gate.line or "not found in its registry" in gate.line
 
 
@@ -533,3 +563,15 @@ def test_a_preview_of_a_new_stack_leaves_every_gate_to_run_and_the_up_triggers_i
     for name, trigger in gates[up].items():
         uid, digest = trigger.split("/")
         assert uid and len(digest) == 16, name
+
+
+def test_without_kubectl_it_says_so_in_one_line_with_the_way_out(tmp_path):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    result = subprocess.run([sys.executable, str(SCRIPT), "--context", CONTEXT, "--namespace", NAMESPACE,
+                             "deployment", "redis"], capture_output=True, text=True, env={"PATH": str(empty)},
+                            timeout=60)
+    line = result.stderr.strip()
+    assert result.returncode == 1 and "\n" not in line
+    assert line.startswith("redis: cannot wait for deployment redis: the kubectl command is not on PATH")
+    assert "install kubectl" in line and "`make up` again" in line
