@@ -51,6 +51,8 @@ SOURCES = ("Pulumi.yaml", "__main__.py", "requirements.txt", "settings", "stacks
 # what the program, the CLI and the providers read from the environment
 ENVIRONMENT = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONFIG",
                "KUBECONFIG", "PULUMI_BACKEND_URL", "PULUMI_HOME", "XDG_CACHE_HOME", "HOME")
+# and every setting of the Kubernetes provider's own (PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY, ...)
+ENVIRONMENT_PREFIXES = ("PULUMI_K8S_",)
 PACKAGES = ("pulumi", "pulumi-docker", "pulumi-command", "pulumi-kubernetes", "PyYAML")
 # Kubernetes objects of the platform, by what tells that one was changed by hand: the
 # generation (a spec's change; its status changes do not count), else the resourceVersion;
@@ -139,6 +141,7 @@ def inputs_digest(project_dir: Path, stack: str, env: Mapping[str, str], pulumi:
     files = [(str(p.relative_to(project_dir)), _file_digest(p)) for p in source_files(project_dir)]
     return _digest(files, _file_digest(project_dir / f"Pulumi.{stack}.yaml"), named_files(settings, project_dir),
                    {key: env.get(key) for key in ENVIRONMENT},
+                   sorted((key, value) for key, value in env.items() if key.startswith(ENVIRONMENT_PREFIXES)),
                    _kubeconfig(env) if settings.get("engine") == "kubernetes" else [],
                    _cli(pulumi), _versions(), sys.version)
 

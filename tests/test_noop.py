@@ -245,7 +245,7 @@ def test_the_environment_the_program_and_providers_read_is_an_input(world):
     world.record()
     assert world.check(PATH="/bin:/usr/bin", TERM="dumb").action == "nothing"  # not read by them
     for key, value in (("KUBECONFIG", "/elsewhere"), ("XDG_CACHE_HOME", "/elsewhere"),
-                       ("PULUMI_HOME", "/elsewhere")):
+                       ("PULUMI_HOME", "/elsewhere"), ("PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY", "false")):
         assert world.check(**{key: value}) == noop.Verdict("up"), key
 
 
