@@ -40,7 +40,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Mapping, Optional
 
-from commands.recover import CONTAINER, LABEL, _name, lock_files, run_captured, stack_settings
+from commands.recover import CONTAINER, LABEL, lock_files, resource_name, run_captured, stack_settings
 from commands.workloads import DOCKER_LABEL, KUBERNETES_PART_OF, DockerWorkloads
 from settings import PROJECT, default_namespace, stack_label
 
@@ -208,7 +208,7 @@ def one_shots(state: dict) -> set[str]:
     """The names of the containers the state holds as one-shots (attached: they run to
     their end), in an export (`deployment`) or a checkpoint file (`checkpoint.latest`)."""
     deployment = state.get("deployment") or (state.get("checkpoint") or {}).get("latest") or {}
-    return {_name(r) for r in deployment.get("resources") or []
+    return {resource_name(r) for r in deployment.get("resources") or []
             if r.get("type") == CONTAINER and (r.get("inputs") or {}).get("attach")}
 
 

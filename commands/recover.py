@@ -166,7 +166,9 @@ def pending_creates(state: dict, kind: str) -> list[dict]:
             if op.get("type") == "creating" and (op.get("resource") or {}).get("type") == kind]
 
 
-def _name(resource: dict) -> str:
+def resource_name(resource: dict) -> str:
+    """The name a resource of the state gives its object on the engine (a container's, a
+    network's: its outputs', else its inputs' `name`, without Docker's leading `/`); "" without one."""
     for part in ("outputs", "inputs"):
         name = (resource.get(part) or {}).get("name")
         if isinstance(name, str) and name:
@@ -209,7 +211,7 @@ def recover_docker(state: dict, stack: str, settings: dict, env: Mapping[str, st
     # the old container, marked, whose id is gone)
     made = {r.get("id"): r for r in in_state(state) if r.get("type") == CONTAINER and not r.get("pendingReplacement")}
     for resource in pending_creates(state, CONTAINER):
-        name = _name(resource)
+        name = resource_name(resource)
         found = docker.inspect("container", name) if name else None
         if found is None or found["id"] in made:
             continue
@@ -220,7 +222,7 @@ def recover_docker(state: dict, stack: str, settings: dict, env: Mapping[str, st
             report.fixed(f"removed container {name}: made by an interrupted run, not in the state; this run "
                          "makes it again", f"container {name}, made by an interrupted run, not in the state")
     for resource in pending_creates(state, NETWORK):
-        name = _name(resource)
+        name = resource_name(resource)
         found = docker.inspect("network", name) if name else None
         if found is None or found["id"] in {r.get("id") for r in in_state(state) if r.get("type") == NETWORK}:
             continue
@@ -236,7 +238,7 @@ def recover_docker(state: dict, stack: str, settings: dict, env: Mapping[str, st
         code = (resource.get("outputs") or {}).get("exitCode")
         if not (resource.get("inputs") or {}).get("attach") or code in (None, 0):
             continue
-        name = _name(resource)
+        name = resource_name(resource)
         found = docker.inspect("container", name)
         if found and found["id"] == container_id and found["labels"].get(f"{LABEL}.stack") == ours \
                 and docker("rm", "--force", container_id).returncode == 0:

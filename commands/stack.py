@@ -157,6 +157,62 @@ def forward(pulumi: str, stack: str, env: Mapping[str, str], cwd: Path,
     return 0
 
 
+def pulumi_or_install(env: Mapping[str, str], interactive: bool, ask: Callable[[str], str]) -> str | None:
+    """The Pulumi CLI's path; when it is missing, says how to install it and, only if the
+    user agrees at the prompt, runs the official installer. None (said in one line) when
+    there is still none."""
+    pulumi = find_pulumi(env)
+    if pulumi is not None:
+        return pulumi
+    print(f"The Pulumi CLI is not installed. Its official installer is:\n    curl -fsSL {INSTALLER_URL} | sh\n"
+          "(see https://www.pulumi.com/docs/install/ for other ways).", file=sys.stderr)
+    if not interactive or ask("Download and run the installer now? [y/N] ").strip().lower() not in ("y", "yes"):
+        return None
+    problem = install_pulumi(env)
+    if problem:
+        print(f"Pulumi is not installed: {problem}. Install it by hand and run this again.", file=sys.stderr)
+        return None
+    pulumi = find_pulumi(env)
+    if pulumi is None:
+        print("Pulumi was installed but cannot be found; add ~/.pulumi/bin to PATH.", file=sys.stderr)
+    return pulumi
+
+
+def run_steps(pulumi: str, action: str, stack: str, env: Mapping[str, str], project: Path, folder: Path | None,
+              interactive: bool, refresh: bool) -> int:
+    """Run the action's pulumi commands in order (`pulumi_steps`), stopping at the first
+    that fails with its exit code. After an `up` that succeeded, the record of the last up
+    is kept (commands/noop.py); a failed step and `down` leave none."""
+    for step in pulumi_steps(action, stack, interactive, refresh=refresh):
+        # what the plan depends on, as it is when the update starts
+        inputs = noop.inputs_digest(project, stack, env, pulumi) if step[0] == "up" else None
+        code = subprocess.run([pulumi, *step], env=env, cwd=project).returncode
+        if code != 0:
+            noop.forget(project, stack)
+            return code
+        if inputs:
+            noop.record(pulumi, stack, env, project, folder, inputs)
+    if action == "down":
+        noop.forget(project, stack)
+    return 0
+
+
+def what_up_does(pulumi: str, stack: str, env: Mapping[str, str], project: Path, folder: Path | None,
+                 refresh: bool) -> noop.Verdict:
+    """commands/noop.py's verdict for `up` (always `refresh` with --refresh), said in one
+    line: the whole answer when there is nothing to do, else why it reads everything back
+    or updates."""
+    if refresh:
+        return noop.Verdict("refresh")
+    verdict = noop.check(pulumi, stack, env, project, folder)
+    if verdict.action == "nothing":
+        print(noop.unchanged_line(stack, noop.read_record(project, stack)))
+    elif verdict.reason:
+        print(f"make up: {verdict.reason}; "
+              f"{'reading every resource back' if verdict.action == 'refresh' else 'updating'}.")
+    return verdict
+
+
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None,
          ask: Callable[[str], str] | None = None, interactive: bool | None = None,
          read_secret: Callable[[str], str] | None = None) -> int:
@@ -178,20 +234,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             print("\n".join(problems), file=sys.stderr)
             return 2
 
-    pulumi = find_pulumi(env)
+    pulumi = pulumi_or_install(env, interactive, ask)
     if pulumi is None:
-        print(f"The Pulumi CLI is not installed. Its official installer is:\n    curl -fsSL {INSTALLER_URL} | sh\n"
-              "(see https://www.pulumi.com/docs/install/ for other ways).", file=sys.stderr)
-        if not interactive or ask("Download and run the installer now? [y/N] ").strip().lower() not in ("y", "yes"):
-            return 1
-        problem = install_pulumi(env)
-        if problem:
-            print(f"Pulumi is not installed: {problem}. Install it by hand and run this again.", file=sys.stderr)
-            return 1
-        pulumi = find_pulumi(env)
-        if pulumi is None:
-            print("Pulumi was installed but cannot be found; add ~/.pulumi/bin to PATH.", file=sys.stderr)
-            return 1
+        return 1
 
     url = backend_url(env, project)
     folder = local_folder(url, project)
@@ -206,15 +251,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     if args.action == "down" and not stack_exists(pulumi, args.stack, env, project):
         print(f"There is no stack {args.stack!r} in {url or 'your Pulumi backend'}: nothing to destroy.")
         return 0
-    verdict = noop.Verdict("refresh")
-    if args.action == "up" and not args.refresh:
-        verdict = noop.check(pulumi, args.stack, env, project, folder)
-        if verdict.action == "nothing":
-            print(noop.unchanged_line(args.stack, noop.read_record(project, args.stack)))
-            return 0
-        if verdict.reason:
-            print(f"make up: {verdict.reason}; "
-                  f"{'reading every resource back' if verdict.action == 'refresh' else 'updating'}.")
+    verdict = what_up_does(pulumi, args.stack, env, project, folder, args.refresh) if args.action == "up" \
+        else noop.Verdict("refresh")
+    if verdict.action == "nothing":
+        return 0
     if folder is not None and interactive:
         # asked once here, never again by the pulumi commands below (recovery's included)
         try:
@@ -228,18 +268,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except recover.Stop as stop:
         print(stop, file=sys.stderr)
         return 2
-    for step in pulumi_steps(args.action, args.stack, interactive, refresh=verdict.action == "refresh"):
-        # what the plan depends on, as it is when the update starts
-        inputs = noop.inputs_digest(project, args.stack, env, pulumi) if step[0] == "up" else None
-        code = subprocess.run([pulumi, *step], env=env, cwd=project).returncode
-        if code != 0:
-            noop.forget(project, args.stack)
-            return code
-        if inputs:
-            noop.record(pulumi, args.stack, env, project, folder, inputs)
-    if args.action == "down":
-        noop.forget(project, args.stack)
-    return 0
+    return run_steps(pulumi, args.action, args.stack, env, project, folder, interactive,
+                     refresh=verdict.action == "refresh")
 
 
 if __name__ == "__main__":

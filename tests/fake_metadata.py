@@ -31,7 +31,7 @@ import base64
 import json
 import uuid
 
-from fakeservices import FakeService, _json, _text
+from fakeservices import FakeService, json_answer, text_answer
 
 
 # 1.11.4's connection schemas, in brief: (required keys, every key allowed); each object
@@ -110,26 +110,26 @@ class OpenMetadata(FakeService):
         return auth.startswith("Bearer ") and auth[7:] in self.tokens
 
     def answer(self, method, path, headers, body):
-        denied = _json(401, {"code": 401, "message": "Not Authorized! Token not present"})
+        denied = json_answer(401, {"code": 401, "message": "Not Authorized! Token not present"})
         if path == "/api/v1/system/version" and method == "GET":
             if self.variant == "no-version":
-                return _json(200, {})
-            return _json(200, {"version": "1.11.4", "revision": "abc123", "timestamp": 1760000000000})
+                return json_answer(200, {})
+            return json_answer(200, {"version": "1.11.4", "revision": "abc123", "timestamp": 1760000000000})
         if path == "/healthcheck":
             ok = self.variant != "unhealthy"
             checks = {"deadlocks": {"healthy": True, "duration": 0, "timestamp": "2026-01-01T00:00:00Z"},
                       "OpenMetadataServerHealthCheck": {"healthy": ok, "duration": 3,
                                                         "timestamp": "2026-01-01T00:00:00Z",
                                                         **({} if ok else {"message": "Search is not reachable"})}}
-            return _json(200 if ok else 500, checks)
+            return json_answer(200 if ok else 500, checks)
         if path == "/api/v1/users/login" and method == "POST":
             request = json.loads(body)
             given = base64.b64decode(request.get("password", "")).decode()
             if request.get("email") != self.email or given != self.password:
-                return _json(401, {"code": 401, "message": "You have entered an invalid username or password."})
+                return json_answer(401, {"code": 401, "message": "You have entered an invalid username or password."})
             token = uuid.uuid4().hex
             self.tokens.add(token)
-            return _json(200, {"tokenType": "Bearer", "accessToken": token, "refreshToken": uuid.uuid4().hex,
+            return json_answer(200, {"tokenType": "Bearer", "accessToken": token, "refreshToken": uuid.uuid4().hex,
                                "expiryDuration": 3600})
         if path == "/api/v1/users/changePassword" and method == "PUT":
             if not self._authorized(headers):
@@ -137,10 +137,10 @@ class OpenMetadata(FakeService):
             request = json.loads(body)
             self.password_changes.append(request)
             if request.get("oldPassword") != self.password or request["newPassword"] != request["confirmPassword"]:
-                return _json(400, {"code": 400, "message": "Old Password is not correct"})
+                return json_answer(400, {"code": 400, "message": "Old Password is not correct"})
             self.password = request["newPassword"]
             # UserResource.changeUserPassword answers a bare sentence, not the user
-            return _text(200, "Password Updated Successfully", "application/json")
+            return text_answer(200, "Password Updated Successfully", "application/json")
         if path.startswith("/api/v1/services/"):
             if not self._authorized(headers):
                 return denied
@@ -151,16 +151,16 @@ class OpenMetadata(FakeService):
                 try:
                     entity = {**entity, "connection": {"config": checked_connection(entity["serviceType"], config)}}
                 except ValueError as wrong:
-                    return _json(400, {"code": 400, "message": f"Invalid connection: {wrong}"})
+                    return json_answer(400, {"code": 400, "message": f"Invalid connection: {wrong}"})
                 key = (parts[4], entity["name"])
                 created = key not in self.services
                 self.services[key] = entity
-                return _json(201 if created else 200, {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, path)), **entity})
+                return json_answer(201 if created else 200, {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, path)), **entity})
             if method == "GET" and len(parts) == 7 and parts[5] == "name":
                 entity = self.services.get((parts[4], parts[6]))
-                return _json(200, entity) if entity else _json(404, {"code": 404,
+                return json_answer(200, entity) if entity else json_answer(404, {"code": 404,
                                                                      "message": f"{parts[6]} not found"})
-        return _json(404, {"code": 404, "message": "HTTP 404 Not Found"})
+        return json_answer(404, {"code": 404, "message": "HTTP 404 Not Found"})
 
 
 class Elasticsearch(FakeService):
@@ -170,10 +170,10 @@ class Elasticsearch(FakeService):
 
     def answer(self, method, path, headers, body):
         if path.split("?")[0] == "/_cluster/health":
-            return _json(200, {"cluster_name": "docker-cluster", "status": self.status, "timed_out": False,
+            return json_answer(200, {"cluster_name": "docker-cluster", "status": self.status, "timed_out": False,
                                "number_of_nodes": 1, "number_of_data_nodes": 1, "active_primary_shards": 9,
                                "unassigned_shards": 0 if self.status == "green" else 3})
-        return _json(404, {"error": "no handler found", "status": 404})
+        return json_answer(404, {"error": "no handler found", "status": 404})
 
 
 class Airflow(FakeService):
@@ -187,10 +187,10 @@ class Airflow(FakeService):
     def answer(self, method, path, headers, body):
         beat = "2026-01-01T00:00:00+00:00"
         if path == "/api/v2/monitor/health" and method == "GET":
-            return _json(200, {"metadatabase": {"status": self.metadatabase},
+            return json_answer(200, {"metadatabase": {"status": self.metadatabase},
                                "scheduler": {"status": self.scheduler, "latest_scheduler_heartbeat": beat},
                                "triggerer": {"status": None, "latest_triggerer_heartbeat": None},
                                "dag_processor": {"status": "healthy", "latest_dag_processor_heartbeat": beat}})
         if path == "/health":
-            return _json(404, {"error": "Moved in Airflow 3. Please change config to check `/api/v2/monitor/health`"})
-        return _json(404, {"detail": "Not Found"})
+            return json_answer(404, {"error": "Moved in Airflow 3. Please change config to check `/api/v2/monitor/health`"})
+        return json_answer(404, {"detail": "Not Found"})

@@ -51,11 +51,11 @@ from botocore.credentials import Credentials
 Answer = tuple[int, dict, bytes]  # status, headers, body
 
 
-def _json(status: int, value, content_type: str = "application/json") -> Answer:
+def json_answer(status: int, value, content_type: str = "application/json") -> Answer:
     return status, {"Content-Type": content_type}, json.dumps(value).encode()
 
 
-def _text(status: int, text: str, content_type: str = "text/plain") -> Answer:
+def text_answer(status: int, text: str, content_type: str = "text/plain") -> Answer:
     return status, {"Content-Type": content_type}, text.encode()
 
 
@@ -134,13 +134,13 @@ class SchemaRegistry(FakeService):
         login = _basic_user(headers)
         if self.variant != "open" and (login is None or self.variant == "other-realm"
                                        or self.realm.get(login[0]) != login[1]):
-            return _json(401, {"error_code": 401, "message": "Unauthorized"})
+            return json_answer(401, {"error_code": 401, "message": "Unauthorized"})
         parts = urlsplit(path)
         match = re.fullmatch(r"/subjects/([^/]+)(/versions(/latest)?)?", parts.path)
         if parts.path == "/subjects" and method == "GET":
-            return _json(200, [s for s, v in self.subjects.items() if not v["deleted"]])
+            return json_answer(200, [s for s, v in self.subjects.items() if not v["deleted"]])
         if not match:
-            return _json(404, {"error_code": 404, "message": "HTTP 404 Not Found"})
+            return json_answer(404, {"error_code": 404, "message": "HTTP 404 Not Found"})
         subject = match.group(1)
         entry = self.subjects.get(subject)
         if method == "POST" and match.group(2) and not match.group(3):
@@ -148,23 +148,23 @@ class SchemaRegistry(FakeService):
             json.loads(schema)  # a schema the registry can parse
             self.subjects[subject] = {"schema": schema, "id": self.next_id, "deleted": False}
             self.next_id += 1
-            return _json(200, {"id": self.subjects[subject]["id"]}, "application/vnd.schemaregistry.v1+json")
+            return json_answer(200, {"id": self.subjects[subject]["id"]}, "application/vnd.schemaregistry.v1+json")
         if method == "GET" and match.group(3):
             if not entry or entry["deleted"]:
-                return _json(404, {"error_code": 40401, "message": f"Subject '{subject}' not found."})
-            return _json(200, {"subject": subject, "version": 1, "id": entry["id"], "schema": entry["schema"]})
+                return json_answer(404, {"error_code": 40401, "message": f"Subject '{subject}' not found."})
+            return json_answer(200, {"subject": subject, "version": 1, "id": entry["id"], "schema": entry["schema"]})
         if method == "DELETE" and not match.group(2):
             if not entry:
-                return _json(404, {"error_code": 40401, "message": f"Subject '{subject}' not found."})
+                return json_answer(404, {"error_code": 40401, "message": f"Subject '{subject}' not found."})
             if "permanent=true" in (parts.query or ""):
                 if not entry["deleted"]:
-                    return _json(404, {"error_code": 40405, "message": f"Subject '{subject}' was not deleted "
+                    return json_answer(404, {"error_code": 40405, "message": f"Subject '{subject}' was not deleted "
                                                                        "first before being permanently deleted"})
                 del self.subjects[subject]
             else:
                 entry["deleted"] = True
-            return _json(200, [1])
-        return _json(405, {"error_code": 405, "message": "HTTP 405 Method Not Allowed"})
+            return json_answer(200, [1])
+        return json_answer(405, {"error_code": 405, "message": "HTTP 405 Method Not Allowed"})
 
 
 CONNECT_BUILT_INS = [
@@ -183,10 +183,10 @@ class Connect(FakeService):
         if method == "GET" and path == "/connector-plugins":
             listed = CONNECT_BUILT_INS + [{"class": c, "type": "sink" if "Sink" in c else "source", "version": "1"}
                                           for c in self.plugins]
-            return _json(200, listed)
+            return json_answer(200, listed)
         if method == "GET" and path == "/":
-            return _json(200, {"version": "7.8.0-ccs", "commit": "1", "kafka_cluster_id": "x"})
-        return _json(404, {"error_code": 404, "message": "HTTP 404 Not Found"})
+            return json_answer(200, {"version": "7.8.0-ccs", "commit": "1", "kafka_cluster_id": "x"})
+        return json_answer(404, {"error_code": 404, "message": "HTTP 404 Not Found"})
 
 
 class JobManager(FakeService):
@@ -196,11 +196,11 @@ class JobManager(FakeService):
 
     def answer(self, method, path, headers, body):
         if method == "GET" and path == "/taskmanagers":
-            return _json(200, {"taskmanagers": [
+            return json_answer(200, {"taskmanagers": [
                 {"id": f"172.18.0.{n + 5}:6122-{uuid.uuid4().hex[:6]}", "path": f"pekko.tcp://flink@172.18.0.{n + 5}:6122/user/rpc/taskmanager_0",
                  "dataPort": 6121, "jmxPort": -1, "timeSinceLastHeartbeat": 1700000000000, "slotsNumber": s,
                  "freeSlots": s, "blocked": False} for n, s in enumerate(self.slots)]})
-        return _json(404, {"errors": ["Not found: /" + path]})
+        return json_answer(404, {"errors": ["Not found: /" + path]})
 
 
 class SqlGateway(FakeService):
@@ -216,42 +216,42 @@ class SqlGateway(FakeService):
         if method == "POST" and path == "/v1/sessions":
             handle = str(uuid.uuid4())
             self.sessions[handle] = {"closed": False, "operations": {}}
-            return _json(200, {"sessionHandle": handle})
+            return json_answer(200, {"sessionHandle": handle})
         session = self.sessions.get(parts[2]) if len(parts) > 2 else None
         if session is None or session["closed"]:
-            return _json(404, {"errors": ["Session does not exist."]})
+            return json_answer(404, {"errors": ["Session does not exist."]})
         if method == "DELETE" and len(parts) == 3:
             session["closed"] = True
-            return _json(200, {"status": "CLOSED"})
+            return json_answer(200, {"status": "CLOSED"})
         if method == "POST" and parts[3:] == ["statements"]:
             assert json.loads(body) == {"statement": "SELECT 1"}
             handle = str(uuid.uuid4())
             session["operations"][handle] = 0
-            return _json(200, {"operationHandle": handle})
+            return json_answer(200, {"operationHandle": handle})
         if method == "GET" and len(parts) == 7 and parts[3] == "operations" and parts[5] == "result":
             return self._result(session, parts[4], int(parts[6]))
-        return _json(404, {"errors": ["Unable to find a handler for " + path]})
+        return json_answer(404, {"errors": ["Unable to find a handler for " + path]})
 
     def _result(self, session: dict, operation: str, token: int) -> Answer:
         base = f"/v1/sessions/{[h for h, s in self.sessions.items() if s is session][0]}/operations/{operation}/result"
         if self.variant == "error":
-            return _json(500, {"errors": ["Internal server error.", "<Exception on server side:\n"
+            return json_answer(500, {"errors": ["Internal server error.", "<Exception on server side:\n"
                                           "org.apache.flink.table.gateway.api.utils.SqlGatewayException: "
                                           "Failed to fetchResults.\nCaused by: org.apache.flink.runtime.jobmanager."
                                           "scheduler.NoResourceAvailableException: Could not acquire the minimum "
                                           "required resources.\n\tat ...\n\nEnd of exception on server side>"]})
         session["operations"][operation] += 1
         if session["operations"][operation] <= self.not_ready:
-            return _json(200, {"resultType": "NOT_READY", "isQueryResult": False, "resultKind": "SUCCESS_WITH_CONTENT",
+            return json_answer(200, {"resultType": "NOT_READY", "isQueryResult": False, "resultKind": "SUCCESS_WITH_CONTENT",
                                "results": {"columns": [], "data": []}, "nextResultUri": f"{base}/{token}"})
         if token == 0 and self.variant != "empty":
-            return _json(200, {"resultType": "PAYLOAD", "isQueryResult": True, "jobID": uuid.uuid4().hex,
+            return json_answer(200, {"resultType": "PAYLOAD", "isQueryResult": True, "jobID": uuid.uuid4().hex,
                                "resultKind": "SUCCESS_WITH_CONTENT",
                                "results": {"columns": [{"name": "EXPR$0", "logicalType": {"type": "INTEGER",
                                                                                           "nullable": False}}],
                                            "data": [{"kind": "INSERT", "fields": [1]}]},
                                "nextResultUri": f"{base}/1"})
-        return _json(200, {"resultType": "EOS", "isQueryResult": True, "resultKind": "SUCCESS_WITH_CONTENT",
+        return json_answer(200, {"resultType": "EOS", "isQueryResult": True, "resultKind": "SUCCESS_WITH_CONTENT",
                            "results": {"columns": [], "data": []}})
 
 
@@ -263,11 +263,11 @@ class IcebergRest(FakeService):
     def answer(self, method, path, headers, body):
         if method == "GET" and path.startswith("/v1/config"):
             if self.variant == "broken":
-                return _json(500, {"error": {"message": "Unable to load catalog", "type": "RuntimeException",
+                return json_answer(500, {"error": {"message": "Unable to load catalog", "type": "RuntimeException",
                                              "code": 500}})
-            return _json(200, {"defaults": {}, "overrides": {"warehouse": "s3://warehouse/"},
+            return json_answer(200, {"defaults": {}, "overrides": {"warehouse": "s3://warehouse/"},
                                "endpoints": ["GET /v1/{prefix}/namespaces"]})
-        return _json(404, {"error": {"message": "not found", "type": "NotFoundException", "code": 404}})
+        return json_answer(404, {"error": {"message": "not found", "type": "NotFoundException", "code": 404}})
 
 
 class PinotController(FakeService):
@@ -279,16 +279,16 @@ class PinotController(FakeService):
 
     def answer(self, method, path, headers, body):
         if path == "/health":
-            return _text(200, "OK") if self.healthy else _text(503, "Pinot controller is not ready")
+            return text_answer(200, "OK") if self.healthy else text_answer(503, "Pinot controller is not ready")
         if path == "/instances":
-            return _json(200, {"instances": self.instances})
+            return json_answer(200, {"instances": self.instances})
         name = path.rsplit("/", 1)[1]
         if path.startswith("/instances/") and name in self.instances:
             host, port = name.split("_")[1:3]
-            return _json(200, {"instanceName": name, "hostName": host, "enabled": self.enabled, "port": port,
+            return json_answer(200, {"instanceName": name, "hostName": host, "enabled": self.enabled, "port": port,
                                "tags": ["DefaultTenant_OFFLINE", "DefaultTenant_REALTIME"], "pools": None,
                                "grpcPort": 8090, "adminPort": 8097})
-        return _json(404, {"code": 404, "error": f"Instance {name} not found"})
+        return json_answer(404, {"code": 404, "error": f"Instance {name} not found"})
 
 
 class PinotBroker(FakeService):
@@ -298,8 +298,8 @@ class PinotBroker(FakeService):
 
     def answer(self, method, path, headers, body):
         if path == "/health":
-            return _text(200, self.says) if self.healthy else _text(503, "Pinot broker is not ready")
-        return _text(404, "Not found")
+            return text_answer(200, self.says) if self.healthy else text_answer(503, "Pinot broker is not ready")
+        return text_answer(404, "Not found")
 
 
 class FactorHouseUi(FakeService):
@@ -311,20 +311,20 @@ class FactorHouseUi(FakeService):
 
     def answer(self, method, path, headers, body):
         if self.variant == "broken":
-            return _text(502, "<html><body>Bad Gateway</body></html>", "text/html")
+            return text_answer(502, "<html><body>Bad Gateway</body></html>", "text/html")
         if self.variant == "login" and path != "/login":
             return 302, {"Location": f"{self.url}/login"}, b""
         if path == "/login":
-            return _text(200, '<form method="POST" action="j_security_check"><input name="j_username">'
+            return text_answer(200, '<form method="POST" action="j_security_check"><input name="j_username">'
                               '<input type="password" name="j_password"></form>', "text/html")
-        return _text(200, "<html><head><title>Kpow</title></head><body><div id=app></div></body></html>", "text/html")
+        return text_answer(200, "<html><head><title>Kpow</title></head><body><div id=app></div></body></html>", "text/html")
 
 
 class Jupyter(FakeService):
     def answer(self, method, path, headers, body):
         if path == "/api":
-            return _json(200, {"version": "6.5.4"})
-        return _text(404, "Not found")
+            return json_answer(200, {"version": "6.5.4"})
+        return text_answer(404, "Not found")
 
 
 class SparkMaster(FakeService):
@@ -336,12 +336,12 @@ class SparkMaster(FakeService):
         if path == "/json":
             return 302, {"Location": f"{self.url}/json/"}, b""
         if path == "/json/":
-            return _json(200, {"url": "spark://spark-iceberg:7077", "workers": [
+            return json_answer(200, {"url": "spark://spark-iceberg:7077", "workers": [
                 {"id": f"worker-{n}", "host": "172.18.0.7", "port": 40000 + n, "state": "ALIVE", "cores": 2}
                 for n in range(self.workers)], "aliveworkers": self.workers, "cores": 2 * self.workers,
                 "coresused": 0, "activeapps": [], "completedapps": [], "activedrivers": [],
                 "completeddrivers": [], "status": "ALIVE"})
-        return _text(404, "Not found")
+        return text_answer(404, "Not found")
 
 
 def _s3_error(status: int, code: str, message: str) -> Answer:
@@ -407,20 +407,20 @@ class Grafana(FakeService):
 
     def answer(self, method, path, headers, body):
         if path == "/api/health":
-            return _json(200, {"commit": "a1b2c3d", "database": "ok", "version": "12.1.1"})
+            return json_answer(200, {"commit": "a1b2c3d", "database": "ok", "version": "12.1.1"})
         if _basic_user(headers) != ("admin", self.password):
-            return _json(401, {"message": "invalid username or password", "messageId": "password-auth.failed",
+            return json_answer(401, {"message": "invalid username or password", "messageId": "password-auth.failed",
                                "statusCode": 401})
         source = {"id": 1, "uid": "factorhouse-prometheus", "orgId": 1, "name": "Prometheus", "type": "prometheus",
                   "access": "proxy", "url": "http://prometheus:9090", "isDefault": True, "readOnly": True}
         if path == "/api/datasources":
-            return _json(200, [] if self.variant == "no-datasource" else [source])
+            return json_answer(200, [] if self.variant == "no-datasource" else [source])
         if path == "/api/datasources/uid/factorhouse-prometheus/health":
             if self.variant == "datasource-down":
-                return _json(400, {"status": "ERROR", "message": "Post \"http://prometheus:9090/api/v1/query\": dial "
+                return json_answer(400, {"status": "ERROR", "message": "Post \"http://prometheus:9090/api/v1/query\": dial "
                                                                  "tcp: lookup prometheus: no such host"})
-            return _json(200, {"status": "OK", "message": "Successfully queried the Prometheus API."})
-        return _json(404, {"message": "Not found"})
+            return json_answer(200, {"status": "OK", "message": "Successfully queried the Prometheus API."})
+        return json_answer(404, {"message": "Not found"})
 
 
 class Marquez(FakeService):
@@ -436,7 +436,7 @@ class Marquez(FakeService):
     def answer(self, method, path, headers, body):
         if path == "/api/v1/namespaces":
             names = ["fh-local"] + ([] if self.variant == "no-default" else ["default"])
-            return _json(200, {"namespaces": [{"name": n, "createdAt": "2026-01-01T00:00:00Z", "ownerName": "anonymous",
+            return json_answer(200, {"namespaces": [{"name": n, "createdAt": "2026-01-01T00:00:00Z", "ownerName": "anonymous",
                                                "description": None, "isHidden": False} for n in names]})
         if path == "/healthcheck":
             database = {"healthy": self.variant != "unhealthy", "duration": 1, "timestamp": "2026-01-01T00:00:00Z"}
@@ -444,8 +444,8 @@ class Marquez(FakeService):
                 database["message"] = "Cannot connect to marquez-db:5432"
             checks = {"deadlocks": {"healthy": True, "duration": 0, "timestamp": "2026-01-01T00:00:00Z"},
                       "postgresql": database}
-            return _json(500 if self.variant == "unhealthy" else 200, checks)
-        return _json(404, {"code": 404, "message": "HTTP 404 Not Found"})
+            return json_answer(500 if self.variant == "unhealthy" else 200, checks)
+        return json_answer(404, {"code": 404, "message": "HTTP 404 Not Found"})
 
 
 class MarquezWeb(FakeService):
@@ -466,10 +466,10 @@ class MarquezWeb(FakeService):
             except urllib.error.HTTPError as error:
                 return error.code, {"Content-Type": "application/json"}, error.read()
             except OSError:
-                return _text(504, "Error occurred while trying to proxy: localhost:3000/api/v1/namespaces")
+                return text_answer(504, "Error occurred while trying to proxy: localhost:3000/api/v1/namespaces")
         if path == "/healthcheck":
-            return _text(200, "OK", "text/html")
-        return _text(200, '<!DOCTYPE html><html lang="en"><head><title>Marquez</title></head><body>'
+            return text_answer(200, "OK", "text/html")
+        return text_answer(200, '<!DOCTYPE html><html lang="en"><head><title>Marquez</title></head><body>'
                           '<div id="root"></div><script src="/main.js"></script></body></html>', "text/html")
 
 
@@ -486,7 +486,7 @@ class ClickHouse(FakeService):
 
     def answer(self, method, path, headers, body):
         if path == "/ping":
-            return _text(200, "Ok.\n")
+            return text_answer(200, "Ok.\n")
         user, key = headers.get("X-ClickHouse-User", "default"), headers.get("X-ClickHouse-Key", "")
         if user != "default" or (key != self.password and not self.accepts_any):
             code, status, name = (194, 401, "REQUIRED_PASSWORD") if user == "default" else \
@@ -495,8 +495,8 @@ class ClickHouse(FakeService):
                 f"Code: {code}. DB::Exception: {user}: Authentication failed: password is incorrect, or there is no "
                 f"user with such name. ({name}) (version 25.6.13.41 (official build))\n").encode()
         if method == "POST" and body.decode().strip() == "SELECT 1":
-            return _text(200, "1\n", "text/tab-separated-values; charset=UTF-8")
-        return _text(400, "Code: 62. DB::Exception: Syntax error. (SYNTAX_ERROR)\n")
+            return text_answer(200, "1\n", "text/tab-separated-values; charset=UTF-8")
+        return text_answer(400, "Code: 62. DB::Exception: Syntax error. (SYNTAX_ERROR)\n")
 
 
 class StarRocksBackend(FakeService):
@@ -509,9 +509,9 @@ class StarRocksBackend(FakeService):
 
     def answer(self, method, path, headers, body):
         if path == "/api/health":
-            return _json(200, {"status": "OK", "msg": "To Be Added"}) if self.healthy else \
-                _json(200, {"status": "Service Unavailable", "msg": "heartbeat not received"})
-        return _text(404, "Not Found")
+            return json_answer(200, {"status": "OK", "msg": "To Be Added"}) if self.healthy else \
+                json_answer(200, {"status": "Service Unavailable", "msg": "heartbeat not received"})
+        return text_answer(404, "Not Found")
 
 
 class CloudBeaver(FakeService):
@@ -527,9 +527,9 @@ class CloudBeaver(FakeService):
         if method == "POST" and path == "/api/gql":
             query = json.loads(body)["query"]
             assert "serverConfig" in query
-            return _json(200, {"data": {"serverConfig": {"name": "My Data Platform", "version": "25.2.0.202509",
+            return json_answer(200, {"data": {"serverConfig": {"name": "My Data Platform", "version": "25.2.0.202509",
                                                          "configurationMode": not self.configured}}})
-        return _text(200, "<!DOCTYPE html><html><head><title>CloudBeaver</title></head></html>", "text/html")
+        return text_answer(200, "<!DOCTYPE html><html><head><title>CloudBeaver</title></head></html>", "text/html")
 
 
 class SparkHistory(FakeService):
@@ -538,9 +538,9 @@ class SparkHistory(FakeService):
 
     def answer(self, method, path, headers, body):
         if path.startswith("/api/v1/applications"):
-            return _json(200, [{"id": "local-1767225600000", "name": "Spark shell", "attempts": [
+            return json_answer(200, [{"id": "local-1767225600000", "name": "Spark shell", "attempts": [
                 {"startTime": "2026-01-01T00:00:00.000GMT", "completed": True, "sparkUser": "spark"}]}])
-        return _text(404, "Not Found")
+        return text_answer(404, "Not Found")
 
 
 class _TcpStandIn:

@@ -186,9 +186,8 @@ def test_credentials_come_from_settings_and_stay_secret():
 
 def test_the_postgres_dsn_output_is_secret():
     import pulumi
-    from harness import _run
     from pulumi.runtime.settings import get_root_resource
-    _run(ANALYTICS, (), "dev", False, None)
+    run_program(ANALYTICS)
     dsn = get_root_resource().outputs["postgresDsn"]
     assert pulumi.runtime.sync_await._sync_await(dsn.is_secret())
 

@@ -131,18 +131,24 @@ def kubernetes_view(run) -> dict[str, dict]:
 
 
 def same_dependencies(docker_run, k8s_run) -> dict[str, tuple[set, set]]:
-    """Per service, the services it waits for on each engine: on Docker their containers
-    or health gates; on Kubernetes their workloads (made: a container's counterpart) or
-    their workloads' gates (a Deployment's, which waits until it is ready, or a Job's,
-    until it completed; not merely their Services)."""
+    """Per service, the services it waits for or is made after on each engine: on Docker
+    their containers (an identity it is made again with: the bucket set-up's MinIO) or
+    health gates; on Kubernetes their workloads (the same identity: a Deployment's uid) or
+    the workloads' gates (a Deployment's, which waits until it is ready, or a Job's, until
+    it completed; not merely their Services)."""
     services = set(docker_run.containers)
     workloads = Pods(k8s_run).workloads
     out = {}
+
+    def made_after(urn: str) -> str | None:
+        r = k8s_run.by_urn(urn)
+        if r.type == COMMAND and r.name.endswith("-ready"):
+            return r.name.removesuffix("-ready")
+        return r.name if r.type in (DEPLOYMENT, JOB) and r.name in workloads else None
+
     for name, container in docker_run.containers.items():
         on_docker = {d.removesuffix("-healthy") for d in docker_run.depends_on(container)}
-        needed = [k8s_run.by_urn(u) for u in workloads[name].dependencies]
-        on_k8s = {r.name.removesuffix("-ready") for r in needed if r.type == COMMAND and r.name.endswith("-ready")}
-        on_k8s |= {r.name for r in needed if r.type in (DEPLOYMENT, JOB)}
+        on_k8s = {made_after(u) for u in workloads[name].dependencies} - {None}
         out[name] = (on_docker & services, on_k8s)
     return out
 

@@ -1,7 +1,8 @@
 """The house keeps its shape: no two modules of the project import each other (directly
 or round a longer cycle), a stack module never imports an engine, and scripts/ (the
 program's own steps, run by command resources with `python3`, outside the virtualenv)
-imports nothing but the standard library and scripts/ itself."""
+imports nothing but the standard library and scripts/ itself; and no module takes another
+one's private (`_name`) names."""
 
 from __future__ import annotations
 
@@ -134,3 +135,19 @@ def test_each_part_is_in_the_folder_named_for_it():
     for command in ("stack", "check", "daytoday", "drop_data", "tunnel"):
         assert f"commands/{command}.py" in makefile
     assert not list((PROJECT_DIR / "stacks").glob("setup.py")) and not list((PROJECT_DIR / "stacks").glob("settings.py"))
+
+
+def test_no_module_imports_another_ones_private_name():
+    # a name with a leading underscore is its module's own: what another module needs is public
+    modules = project_modules()
+    helpers = {p.stem: p for p in sorted((PROJECT_DIR / "tests").glob("*.py"))}
+    found = []
+    for name, path in [*modules.items(), *((f"tests.{stem}", p) for stem, p in helpers.items())]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom) or node.level:
+                continue
+            ours = node.module in modules or node.module in helpers \
+                or (name.startswith("scripts.") and f"scripts.{node.module}" in modules)
+            found += [f"{name}: from {node.module} import {a.name}" for a in node.names
+                      if ours and a.name.startswith("_") and not a.name.startswith("__")]
+    assert found == []

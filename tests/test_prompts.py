@@ -118,7 +118,9 @@ def test_the_first_screen_says_what_a_licence_file_holds_and_how_to_start_withou
 
 def test_the_first_screen_says_that_enter_alone_cancels_pulumis_confirmation():
     item = first_screen_item("Confirmation")
-    assert '"Do you want to perform this update?"' in item and "`no` selected" in item
+    # Pulumi names the operation: `update` for up, `destroy` for destroy (backend/apply.go's updateTextMap)
+    assert "`make up` asks Pulumi's \"Do you want to perform this update?\"" in item
+    assert "`make down` \"...this destroy?\"" in item and "`no` selected" in item
     assert "Enter alone cancels" in item and "`yes`" in item
     # and it is Pulumi's own question: the wrapper passes --yes only without a terminal
     from commands.stack import pulumi_steps
