@@ -23,8 +23,20 @@ app.kubernetes.io/name=NAME. It decides:
   memory or CPU, or a node selector or affinity nothing matches, and no cluster
   autoscaler said it scales up), a container that crashed twice without passing its
   check (at least once while this gate watched), a Job whose condition Failed is True;
+- failed at once, too, when kubectl cannot log in to the cluster (its credentials
+  refused: `You must be logged in to the server`; or not to be had: `getting
+  credentials: exec: ...`, `exec plugin: ...`), naming the context, or may not read the
+  workload's pods or claims;
 - otherwise it keeps waiting (a pull in progress, a transient pull error such as a
-  timeout, a check not yet passed), up to `--timeout` seconds.
+  timeout, a check not yet passed, a dropped connection or a timeout of kubectl), up to
+  `--timeout` seconds.
+
+A user who may not list events (RBAC) is told so once, in one line on stdout, and from
+then on the gate looks without them, judging from what the pods and the workload say (a
+container's waiting message holds the registry's word, the PodScheduled condition the
+scheduler's, its restart count and last state a crash loop): a claim that cannot be
+provisioned, which only its events tell, is then waited for like a slow one, and a node
+a cluster autoscaler adds is not seen.
 
 A Deployment's pod that had already failed to pull its image at the first look (a `make
 up` run again after the registry was put right: the kubelet backs off for up to five
@@ -71,6 +83,11 @@ IMAGE_DENIED = re.compile(r"unauthorized|denied|authentication required|forbidde
 # what a scheduler says of a node that waiting will not change
 LASTING = re.compile(r"^Insufficient \S+$|didn't match Pod's node affinity/selector|"
                      r"didn't match pod's node affinity/selector|node affinity conflict")
+# what kubectl says when the cluster refused its credentials or it could not get them (an
+# expired token or certificate, an exec plugin that fails): no wait will change that
+CREDENTIALS = re.compile(r"You must be logged in to the server|getting credentials:|exec plugin:")
+# what RBAC says to a user who may not list events
+EVENTS_FORBIDDEN = re.compile(r"\bevents(?:\.events\.k8s\.io)? is forbidden\b")
 
 
 class Unreachable(Exception):
@@ -80,6 +97,14 @@ class Unreachable(Exception):
 
 class Forbidden(Exception):
     """The user may not read what the gate reads: no wait will change that."""
+
+
+class EventsForbidden(Forbidden):
+    """The user may read all but the namespace's events."""
+
+
+class LoggedOut(Exception):
+    """The cluster refused kubectl's credentials, or kubectl could not get them."""
 
 
 @dataclass
@@ -105,6 +130,7 @@ class Verdict:
 
 class Kubectl:
     def __init__(self, context: str, namespace: str):
+        self.context = context
         self.prefix = ["kubectl", "--context", context, "--namespace", namespace]
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess:
@@ -112,11 +138,19 @@ class Kubectl:
                               text=True, stdin=subprocess.DEVNULL)
 
     def items(self, *args: str) -> list[dict]:
+        """The items kubectl gets. Raises LoggedOut, EventsForbidden (only events refused:
+        kubectl printed the rest, which is not taken), Forbidden, Unreachable."""
         result = self("get", *args, "--output", "json")
-        if result.returncode != 0 and "forbidden" in result.stderr.lower():
-            raise Forbidden(" ".join(result.stderr.split())[-300:])
         if result.returncode != 0:
-            raise Unreachable(" ".join(result.stderr.split())[-300:] or f"kubectl exited {result.returncode}")
+            said = " ".join(result.stderr.split())[-300:] or f"kubectl exited {result.returncode}"
+            if CREDENTIALS.search(result.stderr):
+                raise LoggedOut(said)
+            refused = [line for line in result.stderr.splitlines() if "forbidden" in line.lower()]
+            if refused and all(EVENTS_FORBIDDEN.search(line) for line in refused):
+                raise EventsForbidden(said)
+            if refused:
+                raise Forbidden(said)
+            raise Unreachable(said)
         return json.loads(result.stdout).get("items", [])
 
     def user(self) -> str:
@@ -124,11 +158,12 @@ class Kubectl:
         return shlex.join(self.prefix)
 
 
-def look(kubectl: Kubectl, kind: str, name: str) -> Look:
-    """One look, one kubectl call (a gate per workload, every second: one process each)."""
+def look(kubectl: Kubectl, kind: str, name: str, events: bool = True) -> Look:
+    """One look, one kubectl call (a gate per workload, every second: one process each);
+    the namespace's events too when `events`."""
     kinds = "deployments,replicasets,pods" if kind == "deployment" else "jobs,pods"
     found = Look(None)
-    for item in kubectl.items(f"{kinds},persistentvolumeclaims,events"):
+    for item in kubectl.items(f"{kinds},persistentvolumeclaims" + (",events" if events else "")):
         mine = ((item.get("metadata") or {}).get("labels") or {}).get(NAME_LABEL) == name
         if item.get("kind") in ("Deployment", "Job"):
             if mine and item["metadata"]["name"] == name:
@@ -142,6 +177,21 @@ def look(kubectl: Kubectl, kind: str, name: str) -> Look:
         elif item.get("kind") == "Event":
             found.events.append(item)
     return found
+
+
+def look_as_allowed(kubectl: Kubectl, kind: str, name: str, events: bool) -> tuple[Look, bool]:
+    """One look, with the events while they may be read: (the look, whether they may).
+    The first time events are refused, it says so in one line on stdout and looks
+    again without them; a user who may not read the rest gets Forbidden."""
+    if events:
+        try:
+            return look(kubectl, kind, name), True
+        except EventsForbidden as error:
+            print(f"{name}: kubectl may not read the namespace's events ({_short(str(error), 200)}); the gate judges "
+                  f"from the pods, claims and workload alone: a claim that cannot be provisioned is not told apart "
+                  f"from a slow one, nor is a node a cluster autoscaler adds seen, so it waits for those",
+                  flush=True)
+    return look(kubectl, kind, name, events=False), False
 
 
 # -- judging ---------------------------------------------------------------------------
@@ -224,8 +274,9 @@ def image_failure(pod: dict, status: dict, events: list[dict], setting: str) -> 
     return None  # a pull that may still work: a timeout, a registry busy
 
 
-def schedule_failure(pod: dict, events: list[dict]) -> Optional[str]:
-    """A pod that no node can take, for reasons waiting will not change."""
+def schedule_failure(pod: dict, events: list[dict], events_read: bool = True) -> Optional[str]:
+    """A pod that no node can take, for reasons waiting will not change (`events_read`:
+    False when the user may not read events, so no autoscaler's word could be seen)."""
     scheduled = _condition(pod, "PodScheduled")
     if not scheduled or scheduled.get("status") != "False" or scheduled.get("reason") != "Unschedulable":
         return None
@@ -243,7 +294,9 @@ def schedule_failure(pod: dict, events: list[dict]) -> Optional[str]:
                "`make up` again")
     else:
         way = "label a node so that it matches, or use a cluster whose nodes do, then run `make up` again"
-    return f"no node can take its pod ({_short(message)}); {way}"
+    unseen = "" if events_read else (" (events may not be read, so a node a cluster autoscaler adds is not seen: "
+                                     "if one does, run `make up` again once it is there)")
+    return f"no node can take its pod ({_short(message)}){unseen}; {way}"
 
 
 def crash_failure(status: dict, first_restarts: int, log: str) -> Optional[str]:
@@ -286,10 +339,11 @@ def claim_failure(look: Look, claim_name: str) -> tuple[Optional[str], bool]:
 
 
 def assess(look: Look, kind: str, name: str, first_restarts: dict[str, int], setting: str = "",
-           log: str = "kubectl logs", first: bool = False) -> Verdict:
+           log: str = "kubectl logs", first: bool = False, events_read: bool = True) -> Verdict:
     """What one look says. `first_restarts`: each container's restart count when this
     gate first saw its pod (filled in here), so that only crashes it watched count; `log`:
-    the command that shows the workload's log; `first`: this is the gate's first look. A
+    the command that shows the workload's log; `first`: this is the gate's first look;
+    `events_read`: the look holds the namespace's events (the user may read them). A
     Deployment's pod that had failed to pull its image before this gate began (a `make up`
     run again after the registry or the nodes' access to it was put right: the kubelet
     backs off for up to five minutes, and the pod's events still say why it failed) is not
@@ -317,7 +371,7 @@ def assess(look: Look, kind: str, name: str, first_restarts: dict[str, int], set
             return Verdict(done=True)
     for pod in current_pods(look, kind):
         events = _events(look, pod)
-        cause = schedule_failure(pod, events)
+        cause = schedule_failure(pod, events, events_read)
         for status_ in (pod.get("status") or {}).get("containerStatuses") or []:
             key = f"{pod['metadata'].get('uid')}/{status_.get('name')}"
             first_restarts.setdefault(key, status_.get("restartCount", 0))
@@ -359,6 +413,16 @@ def _pod_progress(pod: dict) -> str:
 
 # -- waiting ---------------------------------------------------------------------------
 
+def refusal(kubectl: Kubectl, error: Exception) -> str:
+    """The cause and the way out of a refusal that no wait heals (Forbidden, LoggedOut)."""
+    if isinstance(error, LoggedOut):
+        return (f"kubectl cannot log in to the cluster of context {kubectl.context} ({error}); log in to the cluster "
+                f"again (renew the credentials of kubeconfig context {kubectl.context}, e.g. with the login command "
+                f"of its cloud or exec plugin), then run `make up` again")
+    return (f"kubectl may not read its pods, claims or events ({error}); ask for the namespace's `admin` role "
+            f"(docs/kubernetes.md), then run `make up` again")
+
+
 def wait(kubectl: Kubectl, kind: str, name: str, timeout: float, pace: float, setting: str = "") -> Optional[str]:
     """None once done, else the line that says why not."""
     title = f"{name}: {'Job' if kind == 'job' else 'Deployment'} {name}"
@@ -366,16 +430,17 @@ def wait(kubectl: Kubectl, kind: str, name: str, timeout: float, pace: float, se
     deadline = time.monotonic() + timeout
     first_restarts: dict[str, int] = {}
     first = True  # no look answered yet
+    events = True  # the user may read the namespace's events, as far as we know
     last = ""
     while True:
         try:
-            verdict = assess(look(kubectl, kind, name), kind, name, first_restarts, setting, log, first)
+            found, events = look_as_allowed(kubectl, kind, name, events)
+            verdict = assess(found, kind, name, first_restarts, setting, log, first, events)
             first = False
         except Unreachable as error:
             verdict = Verdict(waiting=f"kubectl: {error}")
-        except Forbidden as error:
-            return (f"{title} cannot be waited for: kubectl may not read its pods, claims or events ({error}); ask "
-                    f"for the namespace's `admin` role (docs/kubernetes.md), then run `make up` again")
+        except (Forbidden, LoggedOut) as error:
+            return f"{title} cannot be waited for: {refusal(kubectl, error)}"
         if verdict.done:
             return None
         if verdict.failure:

@@ -30,8 +30,18 @@ T0 = "2025-06-01T10:00:00Z"
 
 # A stand-in kubectl: look N (the Nth `get` of the workload's kinds) is served from
 # $KUBE_LOOKS[N] (the last one repeats), the claims and events of that look likewise;
-# a look given as the string "unreachable" fails as a dropped connection does. Every
-# call is recorded in $CALLS; it answers only for the context and namespace of the world.
+# a look given as a string fails as kubectl does then (LOOK_ERRORS: a dropped connection,
+# a timeout, credentials refused or not to be had). The world's "forbidden" resources are
+# refused as RBAC refuses them: kubectl prints the list of the rest and exits 1 (that get
+# is no look). Every call is recorded in $CALLS; it answers only for the context and
+# namespace of the world.
+LOOK_ERRORS = {
+    "unreachable": "Unable to connect to the server: dial tcp 127.0.0.1:6443: connect: connection refused",
+    "timeout": "Unable to connect to the server: net/http: TLS handshake timeout",
+    "unauthorized": "error: You must be logged in to the server (Unauthorized)",
+    "exec": "Unable to connect to the server: getting credentials: exec: executable aws failed with exit code 255",
+    "plugin": 'error: exec plugin: invalid apiVersion "client.authentication.k8s.io/v1alpha1"',
+}
 FAKE_KUBECTL = r"""#!/usr/bin/env python3
 import json, os, sys
 args = sys.argv[1:]
@@ -53,26 +63,25 @@ seen = int(open(counter).read()) if os.path.exists(counter) else 0
 KINDS = {"deployments": "Deployment", "replicasets": "ReplicaSet", "pods": "Pod", "jobs": "Job",
          "persistentvolumeclaims": "PersistentVolumeClaim", "events": "Event"}
 if rest[0] == "get":
-    kinds = [KINDS[k] for k in rest[1].split(",")]
-    if "Pod" in kinds:  # a new look
+    asked = rest[1].split(",")
+    refused = [k for k in asked if k in world.get("forbidden", [])]
+    kinds = [KINDS[k] for k in asked if k not in refused]
+    if "Pod" in kinds and not refused:  # a new look
         seen += 1
         open(counter, "w").write(str(seen))
     looks = world["looks"]
-    now = looks[min(seen, len(looks)) - 1]
-    if now == "forbidden" and "Event" in kinds:
-        print('Error from server (Forbidden): events is forbidden: User "alice" cannot list resource "events" in API '
-              'group "" in the namespace "factorhouse-dev"', file=sys.stderr)
-        sys.exit(1)
-    if now == "forbidden":
-        now = []
-    if now == "unreachable":
-        print("Unable to connect to the server: dial tcp 127.0.0.1:6443: connect: connection refused", file=sys.stderr)
+    now = looks[min(seen + (1 if refused else 0), len(looks)) - 1]
+    if isinstance(now, str):
+        print(world["errors"][now], file=sys.stderr)
         sys.exit(1)
     key, _, value = flags.get("--selector", "=").partition("=")
     items = [o for o in now if o["kind"] in kinds
              and (not key or (o["metadata"].get("labels") or {}).get(key) == value)]
     print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}))
-    sys.exit(0)
+    for kind in refused:
+        print(f'Error from server (Forbidden): {kind} is forbidden: User "alice" cannot list resource "{kind}" in '
+              f'API group "" in the namespace "{world["namespace"]}"', file=sys.stderr)
+    sys.exit(1 if refused else 0)
 if rest[0] == "delete" and rest[1] == "pod":
     print('pod "%s" deleted' % rest[2]); sys.exit(0)
 if rest[0] == "delete" and rest[1] == "persistentvolumeclaim":
@@ -223,9 +232,11 @@ def event(about: dict, reason: str, message: str, kind="Warning", count=1, compo
 # -- running the gate -----------------------------------------------------------------
 
 class Gate:
-    def __init__(self, tmp_path: Path, looks: list, kind="deployment", name="redis", *more: str):
+    def __init__(self, tmp_path: Path, looks: list, kind="deployment", name="redis", *more: str,
+                 forbidden: tuple[str, ...] = ()):
         self.world = tmp_path / "world.json"
-        self.world.write_text(json.dumps({"context": CONTEXT, "namespace": NAMESPACE, "looks": looks}))
+        self.world.write_text(json.dumps({"context": CONTEXT, "namespace": NAMESPACE, "looks": looks,
+                                          "errors": LOOK_ERRORS, "forbidden": list(forbidden)}))
         bin_dir = stand_in(tmp_path, "kubectl", FAKE_KUBECTL)
         self.calls_file = tmp_path / "calls"
         env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
@@ -463,20 +474,76 @@ def test_after_a_fix_only_the_new_revisions_pod_is_judged(tmp_path):
         [deployment(generation=2, observed=2, revision="2", available=1), replicaset(), new_rs, new]]).ready_at(3)
 
 
-def test_a_job_that_completed_and_a_cluster_that_dropped_a_look(tmp_path):
+def test_a_job_that_completed_and_a_cluster_that_dropped_a_look_and_timed_out(tmp_path):
     owner = ("Job", "mc", "j-uid")
-    Gate(tmp_path, [[job()], "unreachable", [job(complete=True), pod("mc", owner=owner, restart="Never",
+    Gate(tmp_path, [[job()], "unreachable", "timeout", [job(complete=True), pod("mc", owner=owner, restart="Never",
                                                                      image="minio/mc:latest",
                                                                      terminated={"exitCode": 0, "reason": "Completed"})]],
-         "job", "mc").ready_at(3)
+         "job", "mc").ready_at(4)
 
 
-def test_a_user_who_may_not_read_events_is_told_at_once(tmp_path):
-    gate = Gate(tmp_path, ["forbidden"])
-    assert gate.result.returncode == 1 and gate.looks == 1
+def test_a_user_who_may_not_read_pods_or_claims_is_told_at_once(tmp_path):
+    gate = Gate(tmp_path, [starting(pod())], forbidden=("pods",))
+    assert gate.result.returncode == 1 and "\n" not in gate.line
     assert gate.line.startswith("redis: Deployment redis cannot be waited for: kubectl may not read its pods, "
-                                "claims or events (Error from server (Forbidden): events is forbidden")
+                                "claims or events (Error from server (Forbidden): pods is forbidden")
     assert "`admin` role" in gate.line and "`make up` again" in gate.line
+
+
+EVENTS_UNREAD = "redis: kubectl may not read the namespace's events"
+
+
+def _gets(gate: Gate) -> list[str]:
+    return [call[call.index("get") + 1] for call in gate.calls if "get" in call]
+
+
+@pytest.mark.parametrize("looks, words", [
+    ([starting(pod()), starting(pod(waiting={"reason": "ErrImagePull", "message": NOT_FOUND}))],
+     ["cannot start: image redis:7.4: not found in its registry"]),
+    ([starting(pod(running=True)), *[starting(pod(restarts=n, last={"exitCode": 1, "reason": "Error"}, waiting={
+        "reason": "CrashLoopBackOff", "message": "back-off 10s restarting failed container"})) for n in (1, 2)]],
+     ["cannot start: its container stopped 2 times"]),
+    ([starting(pod(running=True)), starting(pod(scheduled={
+        "message": "0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No "
+                   "preemption victims found for incoming pod."}))],
+     ["cannot start: no node can take its pod", "a node a cluster autoscaler adds is not seen"]),
+], ids=["image", "crash-loop", "unschedulable"])
+def test_a_user_who_may_not_read_events_is_judged_by_what_the_pods_say(tmp_path, looks, words):
+    """The registry's word is in the pod's waiting message, the scheduler's in its
+    PodScheduled condition, a crash loop in its restart count: events are not needed."""
+    gate = Gate(tmp_path, looks, forbidden=("events",))
+    gate.failed_at(len(looks), *words)
+    gets = _gets(gate)
+    assert gets[0].endswith(",events") and gets[1:] and all("events" not in g for g in gets[1:]), gets
+    notices = [line for line in gate.result.stdout.splitlines() if line.startswith(EVENTS_UNREAD)]
+    assert len(notices) == 1 and "a claim that cannot be provisioned is not told apart from a slow one" in notices[0]
+
+
+def test_a_user_who_may_not_read_events_waits_for_a_claim_and_a_job(tmp_path):
+    """Whether a claim can be provisioned only its events tell: without them the gate
+    waits for it (here: bound at the third look), as for a Job to complete."""
+    data = claim(storage_class="standard")
+    unscheduled = pod(claim="redis-data", scheduled={
+        "message": "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 "
+                   "nodes are available: 1 Preemption is not helpful for scheduling."})
+    pending = [deployment(claim="redis-data"), replicaset(claim="redis-data"), data, unscheduled]
+    gate = Gate(tmp_path, [pending, pending, [*READY, claim(storage_class="standard", phase="Bound")]],
+                forbidden=("events",))
+    gate.ready_at(3)
+    assert gate.result.stdout.count(EVENTS_UNREAD) == 1
+    owner = ("Job", "mc", "j-uid")
+    jobs = tmp_path / "job"
+    jobs.mkdir()
+    Gate(jobs, [[job(), pod("mc", owner=owner, image="minio/mc:latest", running=True, restart="Never")],
+                [job(complete=True)]], "job", "mc", forbidden=("events",)).ready_at(2)
+
+
+@pytest.mark.parametrize("error", ["unauthorized", "exec", "plugin"])
+def test_credentials_refused_or_not_to_be_had_fail_at_once_naming_the_context(tmp_path, error):
+    gate = Gate(tmp_path, [error, READY])
+    gate.failed_at(1, f"redis: Deployment redis cannot be waited for: kubectl cannot log in to the cluster of "
+                      f"context {CONTEXT} ({LOOK_ERRORS[error]})", "log in to the cluster again",
+                   f"renew the credentials of kubeconfig context {CONTEXT}")
 
 
 def test_the_gate_asks_only_the_context_and_namespace_it_was_given_once_a_look(tmp_path):
