@@ -48,6 +48,30 @@ def stand_in(folder: Path, name: str, script: str) -> Path:
     return bin_dir
 
 
+# The start of a stand-in kubectl (a Python script): its arguments recorded as a JSON line
+# in $CALLS, the cluster it stands for read from $KUBE_WORLD (JSON) as `world`, and the
+# arguments split as kubectl takes them: `flags` (--context, --namespace, --selector,
+# --output and their values), `rest` (the verb, the kind, the names); other --flags are
+# left out. What follows answers as the test's cluster does.
+KUBECTL_START = r"""#!/usr/bin/env python3
+import json, os, sys
+args = sys.argv[1:]
+with open(os.environ["CALLS"], "a") as log:
+    log.write(json.dumps(args) + "\n")
+world = json.load(open(os.environ["KUBE_WORLD"]))
+flags, rest, i = {}, [], 0
+while i < len(args):
+    if args[i] in ("--context", "--namespace", "--selector", "--output"):
+        flags[args[i]] = args[i + 1]
+        i += 2
+    elif args[i].startswith("--"):
+        i += 1
+    else:
+        rest.append(args[i])
+        i += 1
+"""
+
+
 def project_copy(folder: Path) -> Path:
     """A project folder of a test's own (folder/project, with the project's Pulumi.yaml):
     the scripts run there, never in the user's."""

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from engine import docker
-from harness import PROJECT_DIR, VOLUME, run_program, stand_in
+from harness import KUBECTL_START, PROJECT_DIR, VOLUME, run_program, stand_in
 
 from commands import drop_data
 
@@ -320,20 +320,7 @@ def test_make_drop_data_passes_the_stack_and_the_flags():
 # (key=value, !key), and records every call in $CALLS. As kubectl fails: a --context
 # the kubeconfig does not name ("contexts": the ones it names), a cluster that does not
 # answer ("down"), a claim the user may not delete ("undeletable").
-FAKE_KUBECTL = r"""#!/usr/bin/env python3
-import json, os, sys
-args = sys.argv[1:]
-with open(os.environ["CALLS"], "a") as log:
-    log.write(json.dumps(args) + "\n")
-world = json.load(open(os.environ["KUBE_WORLD"]))
-flags, rest, i = {}, [], 0
-while i < len(args):
-    if args[i] in ("--context", "--namespace", "--selector", "--output"):
-        flags[args[i]] = args[i + 1]
-        i += 2
-    else:
-        rest.append(args[i])
-        i += 1
+FAKE_KUBECTL = KUBECTL_START + r"""
 if "--context" in flags and flags["--context"] not in world.get("contexts", [world["context"]]):
     print("error: context was not found for specified context: " + flags["--context"], file=sys.stderr); sys.exit(1)
 if world.get("down"):

@@ -21,7 +21,7 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 
-from harness import COMMAND, PROJECT_DIR, run_program, stand_in
+from harness import COMMAND, KUBECTL_START, PROJECT_DIR, run_program, stand_in
 
 SCRIPT = PROJECT_DIR / "scripts" / "wait_workload.py"
 CONTEXT, NAMESPACE = "kind-dev", "factorhouse-dev"
@@ -42,20 +42,7 @@ LOOK_ERRORS = {
     "exec": "Unable to connect to the server: getting credentials: exec: executable aws failed with exit code 255",
     "plugin": 'error: exec plugin: invalid apiVersion "client.authentication.k8s.io/v1alpha1"',
 }
-FAKE_KUBECTL = r"""#!/usr/bin/env python3
-import json, os, sys
-args = sys.argv[1:]
-with open(os.environ["CALLS"], "a") as log:
-    log.write(json.dumps(args) + "\n")
-world = json.load(open(os.environ["KUBE_WORLD"]))
-flags, rest, i = {}, [], 0
-while i < len(args):
-    if args[i] in ("--context", "--namespace", "--selector", "--output"):
-        flags[args[i]] = args[i + 1]; i += 2
-    elif args[i].startswith("--"):
-        i += 1
-    else:
-        rest.append(args[i]); i += 1
+FAKE_KUBECTL = KUBECTL_START + r"""
 if flags.get("--context") != world["context"] or flags.get("--namespace") != world["namespace"]:
     print("error: context or namespace not found", file=sys.stderr); sys.exit(1)
 counter = os.environ["KUBE_WORLD"] + ".looks"
